@@ -1,0 +1,38 @@
+# Finds mininn's dependencies. Used by mininn's own build and by the installed
+# mininnConfig.cmake, so a consumer gets exactly the same set.
+#
+# BLAS is OpenBLAS, chosen explicitly: a generic libblas can resolve to the netlib reference
+# implementation, 20-30x slower with no other symptom. BLA_VENDOR is restored afterwards so
+# the caller's own setting is left alone.
+include(CMakeFindDependencyMacro)
+
+# Inside an installed config, find_dependency reports failure the CMake way; in mininn's own
+# build, a missing package is a hard error.
+macro(_mininn_find name)
+  if(CMAKE_FIND_PACKAGE_NAME)
+    find_dependency(${name})
+  else()
+    find_package(${name} REQUIRED)
+  endif()
+endmacro()
+
+_mininn_find(xtensor)
+_mininn_find(xsimd)
+
+set(_mininn_saved_bla_vendor "${BLA_VENDOR}")
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS QUIET)
+if(NOT BLAS_FOUND)
+  set(BLA_VENDOR "${_mininn_saved_bla_vendor}")
+  message(FATAL_ERROR
+    "mininn: OpenBLAS was not found. mininn links OpenBLAS explicitly and will not fall back "
+    "to a reference BLAS. On Debian/Ubuntu: apt-get install libopenblas-dev")
+endif()
+_mininn_find(xtensor-blas)
+set(BLA_VENDOR "${_mininn_saved_bla_vendor}")
+unset(_mininn_saved_bla_vendor)
+
+if(NOT TARGET xtensor::use_xsimd)
+  message(FATAL_ERROR "mininn: xtensor was found without xsimd support (xtensor::use_xsimd); "
+                      "install xsimd (Debian: libxsimd-dev)")
+endif()

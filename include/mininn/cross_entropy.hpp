@@ -1,0 +1,159 @@
+// mininn: the cross-entropy loss over class probabilities.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <type_traits>
+
+#include "detail/kernels.hpp"
+#include "errors.hpp"
+#include "tensor.hpp"
+
+namespace mininn {
+namespace detail {
+template <class I>
+bool label_in_range(I y, std::size_t K)
+{
+    if constexpr (std::is_signed_v<I>)
+        if (y < 0)
+            return false;
+    return static_cast<std::size_t>(y) < K;
+}
+} // namespace detail
+
+/// L = -(1/n) sum_j sum_i Y[i, j] log P[i, j], the batch mean of the per-sample loss.
+///
+/// P [K, n] holds probabilities, one column per sample (the output of Softmax). Labels are
+/// either class indices (an integer xtensor [n], each in [0, K)) or one-hot columns
+/// (matrix<T> [K, n], each column summing to 1). log is taken of max(P, smallest normal
+/// T), so P = 0 gives a large finite loss, never inf or NaN. This is the one place where
+/// the 1/n batch mean is applied.
+///
+/// Throws shape_error when P and the labels disagree in shape or sample count, label_error
+/// for an index outside [0, K) or a column that is not a distribution, numeric_error when P
+/// itself contains NaN or inf.
+struct CrossEntropy {
+    std::string name() const { return "CrossEntropy"; }
+
+    /// The loss value (a scalar).
+    template <class T, class L>
+    T value(const matrix<T>& P, const L& Y) const
+    {
+        check(P, Y);
+        const std::size_t K = P.shape()[0], n = P.shape()[1];
+        constexpr T tiny = std::numeric_limits<T>::min();
+        T total = 0;
+        if constexpr (is_indices<L>) {
+            for (std::size_t j = 0; j < n; ++j)
+                total -= std::log(std::max(P(static_cast<std::size_t>(Y(j)), j), tiny));
+        } else {
+            for (std::size_t i = 0; i < K; ++i)
+                total -= detail::map_reduce(Y.data() + i * n, P.data() + i * n, n, [](auto y, auto p) {
+                    return y * xsimd::log(xsimd::max(p, decltype(p)(tiny)));
+                });
+        }
+        const T loss = total / static_cast<T>(n);
+        if (!std::isfinite(loss))
+            throw numeric_error(detail::cat("CrossEntropy: the loss is ", loss,
+                                            ": the network output contains NaN or inf"));
+        return loss;
+    }
+
+    /// dL/dP = -Y / (n max(P, tiny)) into G [K, n] (resized if needed).
+    template <class T, class L>
+    void gradient(const matrix<T>& P, const L& Y, matrix<T>& G) const
+    {
+        check(P, Y);
+        const std::size_t K = P.shape()[0], n = P.shape()[1];
+        detail::ensure_shape(G, K, n);
+        constexpr T tiny = std::numeric_limits<T>::min();
+        const T inv_n = T(1) / static_cast<T>(n);
+        if constexpr (is_indices<L>) {
+            std::fill(G.begin(), G.end(), T(0));
+            for (std::size_t j = 0; j < n; ++j) {
+                const auto c = static_cast<std::size_t>(Y(j));
+                G(c, j) = -inv_n / std::max(P(c, j), tiny); // d/dp of -log p / n
+            }
+        } else {
+            detail::map(Y.data(), P.data(), G.data(), K * n, [inv_n](auto y, auto p) {
+                return -inv_n * y / xsimd::max(p, decltype(p)(tiny)); // d/dp of -y log p / n
+            });
+        }
+    }
+
+    /// The gradient with respect to the logits Z when P = softmax(Z): (P - Y) / n into G.
+    /// Exact for labels whose columns sum to 1, which check() enforces.
+    template <class T, class L>
+    void softmax_gradient(const matrix<T>& P, const L& Y, matrix<T>& G) const
+    {
+        check(P, Y);
+        const std::size_t K = P.shape()[0], n = P.shape()[1];
+        detail::ensure_shape(G, K, n);
+        const T inv_n = T(1) / static_cast<T>(n);
+        if constexpr (is_indices<L>) {
+            detail::map(P.data(), G.data(), K * n, [inv_n](auto p) { return p * inv_n; });
+            for (std::size_t j = 0; j < n; ++j)
+                G(static_cast<std::size_t>(Y(j)), j) -= inv_n;
+        } else {
+            detail::map(P.data(), Y.data(), G.data(), K * n, [inv_n](auto p, auto y) { return (p - y) * inv_n; });
+        }
+    }
+
+private:
+    template <class L>
+    static constexpr bool is_indices = std::is_integral_v<typename L::value_type> && L::rank == 1;
+
+    template <class T, class L>
+    static void check(const matrix<T>& P, const L& Y)
+    {
+        static_assert(is_indices<L> || (std::is_same_v<L, matrix<T>>),
+                      "CrossEntropy labels are an integer xt::xtensor<I, 1> of class indices "
+                      "or a one-hot matrix<T> [K, n] of the network's scalar type");
+        const std::size_t K = P.shape()[0], n = P.shape()[1];
+        if constexpr (is_indices<L>) {
+            if (Y.shape()[0] != n)
+                throw shape_error(detail::cat("CrossEntropy: ", Y.shape()[0], " labels for ", n,
+                                              " samples (predictions are ", detail::shape_str(P.shape()),
+                                              ", samples are columns)"));
+            for (std::size_t j = 0; j < n; ++j) {
+                const auto y = Y(j);
+                if (!detail::label_in_range(y, K))
+                    throw label_error(detail::cat("CrossEntropy: label ", +y, " of sample ", j,
+                                                  " is outside [0, ", K, ")"));
+            }
+        } else {
+            if (Y.shape() != P.shape())
+                throw shape_error(detail::cat("CrossEntropy: one-hot labels ", detail::shape_str(Y.shape()),
+                                              " do not match predictions ", detail::shape_str(P.shape()),
+                                              " (expected [classes, samples], samples are columns)"));
+            for (std::size_t j = 0; j < n; ++j) {
+                T s = 0;
+                for (std::size_t i = 0; i < K; ++i)
+                    s += Y(i, j);
+                if (!(std::abs(s - T(1)) <= T(1e-3)))
+                    throw label_error(detail::cat("CrossEntropy: one-hot column ", j, " sums to ", s,
+                                                  ", expected 1"));
+            }
+        }
+    }
+};
+
+/// One-hot columns [K, n] from class indices [n]. Throws label_error for an index outside [0, K).
+template <class T, class I>
+matrix<T> one_hot(const xt::xtensor<I, 1>& labels, std::size_t K)
+{
+    const std::size_t n = labels.shape()[0];
+    matrix<T> Y = xt::zeros<T>({K, n});
+    for (std::size_t j = 0; j < n; ++j) {
+        const auto y = labels(j);
+        if (!detail::label_in_range(y, K))
+            throw label_error(detail::cat("one_hot: label ", +y, " of sample ", j, " is outside [0, ", K, ")"));
+        Y(static_cast<std::size_t>(y), j) = T(1);
+    }
+    return Y;
+}
+
+} // namespace mininn

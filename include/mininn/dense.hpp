@@ -1,0 +1,165 @@
+// mininn: the fully connected layer, Z = W X + b.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+
+#include <xtensor/xtensor.hpp>
+#include <xtensor-blas/xblas.hpp>
+
+#include "detail/kernels.hpp"
+#include "errors.hpp"
+#include "random.hpp"
+#include "tensor.hpp"
+
+namespace mininn {
+
+/// Dense (fully connected) layer with weights W [out, in] and bias b [out].
+///
+/// forward:  X [in, n]  ->  Z = W X + b  [out, n]   (b added to every column)
+/// backward: dZ [out, n] -> dW = dZ X^T [out, in], db = row sums of dZ [out],
+///                          dX = W^T dZ [in, n]
+/// The batch mean lives in the loss, so these are plain sums over the batch.
+template <class T>
+class Dense {
+public:
+    using value_type = T;
+
+    /// Draws every weight from init(rng, in, out); biases start at zero.
+    /// Throws std::invalid_argument when in or out is 0.
+    template <class Init>
+    Dense(std::size_t in, std::size_t out, const Init& init, Rng& rng) : W_(typename matrix<T>::shape_type{out, in}), b_(typename vector<T>::shape_type{out})
+    {
+        if (in == 0 || out == 0)
+            throw std::invalid_argument(detail::cat("Dense: sizes must be positive, got ", in, "→", out));
+        for (auto& w : W_)
+            w = static_cast<T>(init(rng, in, out));
+        b_.fill(T(0));
+        zero_grad();
+    }
+
+    /// Takes given weights W [out, in] and bias b [out]. Throws shape_error when they disagree.
+    Dense(matrix<T> W, vector<T> b) : W_(std::move(W)), b_(std::move(b))
+    {
+        if (W_.size() == 0 || b_.shape()[0] != W_.shape()[0])
+            throw shape_error(detail::cat("Dense: weights ", detail::shape_str(W_.shape()),
+                                          " and bias ", detail::shape_str(b_.shape()),
+                                          " do not match: expected W [out, in] and b [out]"));
+        zero_grad();
+    }
+
+    std::size_t in_features() const noexcept { return W_.shape()[1]; }
+    std::size_t out_features() const noexcept { return W_.shape()[0]; }
+    /// Rows an input must have (0 would mean "any").
+    std::size_t input_rows() const noexcept { return in_features(); }
+    std::size_t output_rows(std::size_t) const noexcept { return out_features(); }
+    std::string name() const { return detail::cat("Dense ", in_features(), "→", out_features()); }
+
+    /// X: any 2-D xtensor expression [in, n]. An lvalue matrix<T> is used in place and must stay
+    /// alive and unchanged until backward(); anything else is copied (or moved) into a reused buffer.
+    /// Returns Z [out, n], owned by the layer. Throws shape_error on a wrong shape.
+    template <class E>
+    const matrix<T>& forward(E&& x, std::size_t index = standalone)
+    {
+        detail::check_input(x, in_features(), index, name());
+        const matrix<T>& X = input_.bind(std::forward<E>(x));
+        const std::size_t n = X.shape()[1];
+        detail::ensure_shape(Z_, out_features(), n);
+        xt::blas::gemm(W_, X, Z_);
+        for (std::size_t i = 0; i < out_features(); ++i)
+            detail::add_bias_row(Z_.data() + i * n, Z_.data() + i * n, n, b_(i));
+        return Z_;
+    }
+
+    /// The forward pass without its bias: Z = W X. Used when the next layer adds the bias in
+    /// its own pass (bias and activation fused); bias() gives the bias to add.
+    template <class E>
+    const matrix<T>& forward_without_bias(E&& x, std::size_t index = standalone)
+    {
+        detail::check_input(x, in_features(), index, name());
+        const matrix<T>& X = input_.bind(std::forward<E>(x));
+        detail::ensure_shape(Z_, out_features(), X.shape()[1]);
+        xt::blas::gemm(W_, X, Z_);
+        return Z_;
+    }
+
+    /// dZ [out, n] for the batch of the last forward(). Stores dW and db (overwriting them)
+    /// and returns dX [in, n], owned by the layer, or an empty matrix when
+    /// need_input_grad is false (the first layer of a network skips that GEMM).
+    /// Throws shape_error on a wrong shape, std::logic_error before any forward().
+    const matrix<T>& backward(const matrix<T>& dZ, bool need_input_grad = true,
+                              std::size_t index = standalone)
+    {
+        const matrix<T>& X = bound_input(dZ, index);
+        const std::size_t n = X.shape()[1];
+        for (std::size_t i = 0; i < out_features(); ++i)
+            db_(i) = detail::sum(dZ.data() + i * n, n); // db = sum over samples of dZ
+        return backward_weights(dZ, X, need_input_grad);
+    }
+
+    /// backward() for a dZ whose bias gradient db the caller has already written (a fused
+    /// activation pass computes it while it writes dZ).
+    const matrix<T>& backward_with_bias_grad(const matrix<T>& dZ, bool need_input_grad,
+                                             std::size_t index = standalone)
+    {
+        return backward_weights(dZ, bound_input(dZ, index), need_input_grad);
+    }
+
+    matrix<T>& weights() noexcept { return W_; }
+    const matrix<T>& weights() const noexcept { return W_; }
+    vector<T>& bias() noexcept { return b_; }
+    const vector<T>& bias() const noexcept { return b_; }
+    const matrix<T>& weight_grad() const noexcept { return dW_; }
+    vector<T>& bias_grad() noexcept { return db_; }
+    const vector<T>& bias_grad() const noexcept { return db_; }
+
+    std::size_t parameter_count() const noexcept { return W_.size() + b_.size(); }
+
+    /// Calls f(role, parameter, gradient) for W then b.
+    template <class F>
+    void visit_parameters(F&& f)
+    {
+        f("W", W_, dW_);
+        f("b", b_, db_);
+    }
+
+    void zero_grad()
+    {
+        dW_ = xt::zeros<T>(W_.shape());
+        db_ = xt::zeros<T>(b_.shape());
+    }
+
+private:
+    const matrix<T>& bound_input(const matrix<T>& dZ, std::size_t index) const
+    {
+        const matrix<T>* X = input_.get();
+        if (X == nullptr)
+            throw std::logic_error(detail::cat(detail::layer_label(index, name()),
+                                               ": backward() called before forward()"));
+        if (dZ.shape()[0] != out_features() || dZ.shape()[1] != X->shape()[1])
+            throw shape_error(detail::cat(detail::layer_label(index, name()), ": expected gradient [",
+                                          out_features(), ", ", X->shape()[1],
+                                          "] (samples are columns), got ", detail::shape_str(dZ.shape())));
+        return *X;
+    }
+
+    const matrix<T>& backward_weights(const matrix<T>& dZ, const matrix<T>& X, bool need_input_grad)
+    {
+        xt::blas::gemm(dZ, X, dW_, false, true); // dW = dZ X^T
+        if (!need_input_grad) {
+            dX_.resize({0, 0});
+            return dX_;
+        }
+        detail::ensure_shape(dX_, in_features(), X.shape()[1]);
+        xt::blas::gemm(W_, dZ, dX_, true, false); // dX = W^T dZ
+        return dX_;
+    }
+
+    matrix<T> W_, dW_;
+    vector<T> b_, db_;
+    matrix<T> Z_, dX_;
+    detail::input_binding<T> input_;
+};
+
+} // namespace mininn

@@ -1,0 +1,18 @@
+// mininn: a small header-only neural-network library on xtensor and OpenBLAS.
+// Samples are columns: a batch of n samples with d features is a [d, n] matrix.
+#pragma once
+
+#include "version.hpp"
+
+#include "errors.hpp"
+#include "random.hpp"
+#include "init.hpp"
+#include "tensor.hpp"
+
+#include "dense.hpp"
+#include "activations.hpp"
+#include "softmax.hpp"
+#include "cross_entropy.hpp"
+#include "network.hpp"
+#include "gd.hpp"
+#include "gradcheck.hpp"

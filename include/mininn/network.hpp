@@ -1,0 +1,310 @@
+// mininn: a feed-forward network composed at compile time from a tuple of layers.
+#pragma once
+
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <xtensor/xview.hpp>
+
+#include "activations.hpp"
+#include "cross_entropy.hpp"
+#include "dense.hpp"
+#include "errors.hpp"
+#include "softmax.hpp"
+#include "tensor.hpp"
+
+namespace mininn {
+namespace detail {
+
+template <class L>
+struct is_dense : std::false_type {};
+template <class T>
+struct is_dense<Dense<T>> : std::true_type {};
+
+template <class L>
+struct is_softmax : std::false_type {};
+template <class T>
+struct is_softmax<Softmax<T>> : std::true_type {};
+
+// Layers whose forward can add the preceding Dense layer's bias in their own pass.
+template <class L, class = void>
+struct takes_bias : std::false_type {};
+template <class L>
+struct takes_bias<L, std::void_t<decltype(std::declval<L&>().forward_biased(
+                         std::declval<const matrix<typename L::value_type>&>(),
+                         std::declval<const typename L::value_type*>()))>> : std::true_type {};
+
+// Layers whose backward can also write the preceding Dense layer's bias gradient.
+template <class L, class = void>
+struct sums_bias_grad : std::false_type {};
+template <class L>
+struct sums_bias_grad<L, std::void_t<decltype(std::declval<L&>().backward_bias_sum(
+                             std::declval<const matrix<typename L::value_type>&>(),
+                             std::declval<vector<typename L::value_type>&>()))>> : std::true_type {};
+
+// The network's scalar type: that of its first Dense layer, else of its first layer.
+template <class... Ls>
+struct net_scalar;
+template <class L>
+struct net_scalar<L> {
+    using type = typename L::value_type;
+};
+template <class L, class M, class... Ls>
+struct net_scalar<L, M, Ls...> {
+    using type = std::conditional_t<is_dense<L>::value, typename L::value_type,
+                                    typename net_scalar<M, Ls...>::type>;
+};
+
+// Parameter-free layers written without a scalar type (Sigmoid{} is Sigmoid<float>) take
+// the network's; layers with parameters keep their own, and must agree.
+template <class L, class T, bool = is_dense<L>::value>
+struct rebind {
+    using type = L;
+};
+template <template <class> class Tmpl, class U, class T>
+struct rebind<Tmpl<U>, T, false> {
+    using type = Tmpl<T>;
+};
+template <class L, class T>
+using rebind_t = typename rebind<L, T>::type;
+
+} // namespace detail
+
+/// A feed-forward network: Network net{Dense<float>(784, 64, init::normal, rng), Sigmoid{},
+/// Dense<float>(64, 10, init::normal, rng), Softmax{}};
+///
+/// Layers run in order with no virtual calls. Inputs are [features, n] (samples are
+/// columns), outputs [outputs, n]. Every activation and gradient buffer is owned by a layer
+/// and reused while the batch size stays the same, so a steady training step does not
+/// allocate. Adjacent Dense + activation layers run fused (bias, activation and bias
+/// gradient each in one pass); a final Softmax trained with CrossEntropy uses the fused
+/// gradient (P - Y) / n.
+template <class... Layers>
+class Network {
+    static_assert(sizeof...(Layers) > 0, "a Network needs at least one layer");
+
+public:
+    using value_type = typename detail::net_scalar<Layers...>::type;
+    using T = value_type;
+    static_assert((std::is_same_v<typename Layers::value_type, T> && ...),
+                  "all layers of a Network must use the same scalar type (e.g. Dense<float> everywhere)");
+    static constexpr std::size_t depth = sizeof...(Layers);
+
+    /// Throws shape_error when adjacent layers do not fit, naming both.
+    explicit Network(Layers... layers) : layers_(std::move(layers)...) { check_chain<0>(0, ""); }
+
+    template <std::size_t I>
+    auto& layer() noexcept
+    {
+        return std::get<I>(layers_);
+    }
+    template <std::size_t I>
+    const auto& layer() const noexcept
+    {
+        return std::get<I>(layers_);
+    }
+
+    /// X [in, n] (any 2-D xtensor expression; an lvalue matrix<T> is used in place and must
+    /// outlive backward) -> output [out, n], owned by the network. Throws shape_error naming the layer.
+    template <class E>
+    const matrix<T>& forward(E&& X)
+    {
+        return forward_from<0>(std::forward<E>(X));
+    }
+
+    /// Class index of the largest output for each column of X [in, n] -> [n].
+    template <class E>
+    label_vector predict(const E& X)
+    {
+        const matrix<T>& out = forward(X);
+        const std::size_t K = out.shape()[0], n = out.shape()[1];
+        label_vector labels = xt::zeros<std::size_t>({n});
+        vector<T> best = xt::view(out, 0, xt::all());
+        for (std::size_t i = 1; i < K; ++i)
+            for (std::size_t j = 0; j < n; ++j)
+                if (out(i, j) > best(j)) {
+                    best(j) = out(i, j);
+                    labels(j) = i;
+                }
+        return labels;
+    }
+
+    /// Backpropagates dL/d(output) [out, n] for the batch of the last forward(), storing every
+    /// parameter gradient. With input_grad, also computes dL/dX [in, n] (see input_grad()).
+    void backward(const matrix<T>& grad_output, bool input_grad = false)
+    {
+        input_grad_ = &backward_from<depth - 1>(grad_output, input_grad);
+    }
+
+    /// Forward, loss and backward for one batch; returns the loss. Labels as the loss takes
+    /// them (CrossEntropy: class indices [n] or one-hot [K, n]). When the last layer is
+    /// Softmax and the loss is CrossEntropy, the Softmax backward is skipped in favour of
+    /// the fused gradient (P - Y) / n.
+    template <class Loss, class E, class L>
+    T compute_gradients(const Loss& loss, E&& X, const L& Y, bool input_grad = false)
+    {
+        const matrix<T>& out = forward(std::forward<E>(X));
+        const T value = loss.value(out, Y);
+        using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
+        if constexpr (detail::is_softmax<Last>::value && std::is_same_v<Loss, CrossEntropy>) {
+            loss.softmax_gradient(out, Y, grad_);
+            if constexpr (depth == 1)
+                input_grad_ = &grad_;
+            else
+                input_grad_ = &backward_from<depth - 2>(grad_, input_grad);
+        } else {
+            loss.gradient(out, Y, grad_);
+            backward(grad_, input_grad);
+        }
+        return value;
+    }
+
+    /// The loss of the network's output for X against Y, without gradients.
+    template <class Loss, class E, class L>
+    T loss_value(const Loss& loss, const E& X, const L& Y)
+    {
+        return loss.value(forward(X), Y);
+    }
+
+    /// dL/dX [in, n] from the last backward or compute_gradients with input_grad = true.
+    /// Throws std::logic_error when it was not requested.
+    const matrix<T>& input_grad() const
+    {
+        if (input_grad_ == nullptr || input_grad_->size() == 0)
+            throw std::logic_error("Network::input_grad(): call backward() or compute_gradients() "
+                                   "with input_grad = true first");
+        return *input_grad_;
+    }
+
+    /// Calls f(parameter, gradient) for every parameter tensor, in a fixed order (layer by
+    /// layer; W before b). Optimizers key their state on this position.
+    template <class F>
+    void visit_parameters(F&& f)
+    {
+        visit_named_parameters([&](std::size_t, const std::string&, const char*, auto& p, auto& g) { f(p, g); });
+    }
+
+    /// Calls f(layer_index, layer_name, role, parameter, gradient), role "W" or "b".
+    template <class F>
+    void visit_named_parameters(F&& f)
+    {
+        visit_layers<0>(f);
+    }
+
+    /// Number of scalar parameters.
+    std::size_t parameter_count() const
+    {
+        return std::apply([](const auto&... l) { return (std::size_t(0) + ... + l.parameter_count()); }, layers_);
+    }
+
+    /// One line per layer with its parameter count.
+    std::string summary() const
+    {
+        std::ostringstream os;
+        summarize<0>(os);
+        return os.str();
+    }
+
+private:
+    template <std::size_t I>
+    void check_chain(std::size_t rows, const std::string& from)
+    {
+        if constexpr (I < depth) {
+            const auto& l = std::get<I>(layers_);
+            const std::size_t need = l.input_rows();
+            if (I > 0 && need != 0 && rows != 0 && need != rows)
+                throw shape_error(detail::cat("layer ", I, " (", l.name(), "): expected input [", need,
+                                              ", n] (samples are columns), but ", from, " outputs [", rows,
+                                              ", n]"));
+            check_chain<I + 1>(l.output_rows(rows), detail::cat("layer ", I, " (", l.name(), ")"));
+        }
+    }
+
+    template <std::size_t I, class E>
+    const matrix<T>& forward_from(E&& x)
+    {
+        auto& l = std::get<I>(layers_);
+        if constexpr (I + 1 < depth && detail::is_dense<std::decay_t<decltype(l)>>::value) {
+            auto& next = std::get<I + 1>(layers_);
+            if constexpr (detail::takes_bias<std::decay_t<decltype(next)>>::value) {
+                const matrix<T>& a = next.forward_biased(l.forward_without_bias(std::forward<E>(x), I), l.bias().data());
+                if constexpr (I + 2 < depth)
+                    return forward_from<I + 2>(a);
+                else
+                    return a;
+            }
+        }
+        const matrix<T>& out = l.forward(std::forward<E>(x), I);
+        if constexpr (I + 1 < depth)
+            return forward_from<I + 1>(out);
+        else
+            return out;
+    }
+
+    // Layer I computes the bias gradient of a Dense layer I - 1 in its own backward pass.
+    template <std::size_t I>
+    static constexpr bool fuses_backward()
+    {
+        using Tuple = std::tuple<Layers...>;
+        if constexpr (I == 0)
+            return false;
+        else
+            return detail::is_dense<std::tuple_element_t<I - 1, Tuple>>::value
+                   && detail::sums_bias_grad<std::tuple_element_t<I, Tuple>>::value;
+    }
+
+    template <std::size_t I>
+    const matrix<T>& backward_from(const matrix<T>& g, bool input_grad)
+    {
+        auto& l = std::get<I>(layers_);
+        if constexpr (fuses_backward<I>()) {
+            auto& dense = std::get<I - 1>(layers_);
+            const matrix<T>& dz = l.backward_bias_sum(g, dense.bias_grad(), I);
+            const matrix<T>& dx = dense.backward_with_bias_grad(dz, I - 1 > 0 || input_grad, I - 1);
+            if constexpr (I >= 2)
+                return backward_from<I - 2>(dx, input_grad);
+            else
+                return dx;
+        } else {
+            const matrix<T>& dx = l.backward(g, I > 0 || input_grad, I);
+            if constexpr (I >= 1)
+                return backward_from<I - 1>(dx, input_grad);
+            else
+                return dx;
+        }
+    }
+
+    template <std::size_t I, class F>
+    void visit_layers(F& f)
+    {
+        if constexpr (I < depth) {
+            auto& l = std::get<I>(layers_);
+            const std::string name = l.name();
+            l.visit_parameters([&](const char* role, auto& p, auto& g) { f(I, name, role, p, g); });
+            visit_layers<I + 1>(f);
+        }
+    }
+
+    template <std::size_t I>
+    void summarize(std::ostream& os) const
+    {
+        if constexpr (I < depth) {
+            const auto& l = std::get<I>(layers_);
+            os << "layer " << I << ": " << l.name() << " (" << l.parameter_count() << " parameters)\n";
+            summarize<I + 1>(os);
+        }
+    }
+
+    std::tuple<Layers...> layers_;
+    matrix<T> grad_;
+    const matrix<T>* input_grad_ = nullptr;
+};
+
+template <class... Ls>
+Network(Ls...) -> Network<detail::rebind_t<Ls, typename detail::net_scalar<Ls...>::type>...>;
+
+} // namespace mininn

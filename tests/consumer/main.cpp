@@ -1,0 +1,40 @@
+// Trains a small network through the installed package and checks that it learned.
+#include <cstdio>
+
+#include <mininn/mininn.hpp>
+
+int main()
+{
+    using namespace mininn;
+    // XOR-like classes: the label is whether x0 and x1 have the same sign.
+    Rng rng(1);
+    const std::size_t n = 400;
+    matrix<float> X({2, n});
+    label_vector y = xt::zeros<std::size_t>({n});
+    for (std::size_t j = 0; j < n; ++j) {
+        X(0, j) = static_cast<float>(rng.uniform(-1, 1));
+        X(1, j) = static_cast<float>(rng.uniform(-1, 1));
+        y(j) = (X(0, j) > 0) == (X(1, j) > 0) ? 1 : 0;
+    }
+    Network net{Dense<float>(2, 16, init::xavier, rng), Tanh{}, Dense<float>(16, 2, init::xavier, rng), Softmax{}};
+    GD<float> opt(0.5f);
+    float first = 0, last = 0;
+    for (int it = 0; it < 2000; ++it) {
+        last = net.compute_gradients(CrossEntropy{}, X, y);
+        if (it == 0)
+            first = last;
+        opt.step(net);
+    }
+    const label_vector pred = net.predict(X);
+    std::size_t correct = 0;
+    for (std::size_t j = 0; j < n; ++j)
+        correct += pred(j) == y(j);
+    const double accuracy = static_cast<double>(correct) / n;
+    std::printf("consumer: loss %.4f -> %.4f, training accuracy %.3f\n", first, last, accuracy);
+    if (!(last < 0.5f * first) || accuracy < 0.95) {
+        std::printf("consumer: FAILED to learn\n");
+        return 1;
+    }
+    std::printf("1 passed, 0 failed\n");
+    return 0;
+}

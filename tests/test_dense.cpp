@@ -1,0 +1,109 @@
+#include <xtensor/xview.hpp>
+
+#include "helpers.hpp"
+
+using namespace mininn;
+
+namespace {
+Dense<double> hand_layer()
+{
+    matrix<double> W = {{1, 2}, {3, 4}, {5, 6}}; // [out = 3, in = 2]
+    vector<double> b = {0.5, -1, 0};
+    return Dense<double>(W, b);
+}
+} // namespace
+
+TEST_CASE("Dense forward computes W X + b per column (hand-computed)")
+{
+    auto d = hand_layer();
+    matrix<double> X = {{1, 0}, {2, -1}}; // samples (1, 2) and (0, -1)
+    const auto& Z = d.forward(X);
+    const matrix<double> expected = {{5.5, -1.5}, {10, -5}, {17, -6}};
+    CHECK(Z == expected);
+    CHECK(d.name() == "Dense 2→3");
+    CHECK(d.parameter_count() == 9);
+}
+
+TEST_CASE("Dense backward gives dW = dZ X^T, db = row sums, dX = W^T dZ (hand-computed)")
+{
+    auto d = hand_layer();
+    matrix<double> X = {{1, 0}, {2, -1}};
+    d.forward(X);
+    matrix<double> dZ = {{1, 0}, {0, 1}, {1, 1}};
+    const auto& dX = d.backward(dZ);
+    CHECK(d.weight_grad() == matrix<double>{{1, 2}, {0, -1}, {1, 1}});
+    CHECK(d.bias_grad() == vector<double>{1, 1, 2});
+    CHECK(dX == matrix<double>{{6, 8}, {8, 10}});
+    CHECK(d.backward(dZ, false).size() == 0); // no input gradient requested
+}
+
+TEST_CASE("Dense passes the numeric gradient check (input, W and b)")
+{
+    Rng rng(1);
+    Dense<double> d(5, 4, init::normal, rng);
+    d.bias() = xt::xtensor<double, 1>{0.1, -0.2, 0.3, 0.05};
+    auto X = test::random_matrix<double>(5, 7, rng);
+    auto R = test::random_matrix<double>(4, 7, rng);
+    const auto report = check_layer_gradients(d, X, R);
+    INFO(report.str());
+    CHECK(report.passed());
+    CHECK(report.checks.size() == 3);
+}
+
+TEST_CASE("the gradient checker fails when both gradients are zero")
+{
+    Rng rng(1);
+    Dense<double> d(3, 2, init::normal, rng);
+    auto X = test::random_matrix<double>(3, 4, rng);
+    matrix<double> R = xt::zeros<double>({2, 4}); // a loss that does not depend on anything
+    const auto report = check_layer_gradients(d, X, R);
+    CHECK_FALSE(report.passed());
+    CHECK_MESSAGE_CONTAINS(report.str(), "FAILED (both zero)");
+}
+
+TEST_CASE("Dense accepts any 2-D expression, e.g. a column range of a larger matrix")
+{
+    auto d = hand_layer();
+    matrix<double> big = {{1, 0, 7}, {2, -1, 8}};
+    const matrix<double> from_view = d.forward(xt::view(big, xt::all(), xt::range(0, 2)));
+    matrix<double> X = {{1, 0}, {2, -1}};
+    CHECK(from_view == d.forward(X));
+    // backward after a view forward uses the layer's own copy of the input
+    d.forward(xt::view(big, xt::all(), xt::range(0, 2)));
+    d.backward(matrix<double>{{1, 0}, {0, 1}, {1, 1}});
+    CHECK(d.weight_grad() == matrix<double>{{1, 2}, {0, -1}, {1, 1}});
+}
+
+TEST_CASE("Dense reports shape errors with both shapes and the convention")
+{
+    auto d = hand_layer();
+    matrix<double> X = xt::ones<double>({28, 32});
+    auto msg = test::message_of<shape_error>([&] { d.forward(X); });
+    CHECK(msg == "Dense 2→3: expected input [2, n] with n >= 1 (samples are columns), got [28, 32]");
+    msg = test::message_of<shape_error>([&] { d.forward(X, 2); });
+    CHECK(msg == "layer 2 (Dense 2→3): expected input [2, n] with n >= 1 (samples are columns), got [28, 32]");
+    xt::xtensor<double, 1> v = {1, 2};
+    msg = test::message_of<shape_error>([&] { d.forward(v); });
+    CHECK_MESSAGE_CONTAINS(msg, "got [2]");
+
+    msg = test::message_of<std::logic_error>([&] { d.backward(matrix<double>({3, 2})); });
+    CHECK_MESSAGE_CONTAINS(msg, "backward() called before forward()");
+    matrix<double> X2 = {{1, 0}, {2, -1}};
+    d.forward(X2);
+    msg = test::message_of<shape_error>([&] { d.backward(matrix<double>({3, 5})); });
+    CHECK(msg == "Dense 2→3: expected gradient [3, 2] (samples are columns), got [3, 5]");
+
+    msg = test::message_of<shape_error>([] { Dense<double>(matrix<double>({3, 2}), vector<double>(vector<double>::shape_type{2})); });
+    CHECK_MESSAGE_CONTAINS(msg, "weights [3, 2] and bias [2] do not match");
+    Rng rng(0);
+    CHECK_THROWS_AS(Dense<float>(0, 3, init::normal, rng), std::invalid_argument);
+}
+
+TEST_CASE("a copied Dense forgets its input binding")
+{
+    auto d = hand_layer();
+    matrix<double> X = {{1, 0}, {2, -1}};
+    d.forward(X);
+    Dense<double> copy = d;
+    CHECK_THROWS_AS(copy.backward(matrix<double>({3, 2})), std::logic_error);
+}

@@ -1,0 +1,187 @@
+#include <cmath>
+#include <type_traits>
+
+#include "helpers.hpp"
+
+using namespace mininn;
+
+namespace {
+// Same loss, different type: the network cannot pick the fused softmax gradient for it.
+struct UnfusedCrossEntropy : CrossEntropy {};
+
+auto three_layer(std::uint64_t seed)
+{
+    Rng rng(seed);
+    return Network{Dense<double>(6, 5, init::normal, rng), Sigmoid{}, Dense<double>(5, 4, init::xavier, rng),
+                   Tanh{},        Dense<double>(4, 3, init::he, rng), Softmax{}};
+}
+
+label_vector random_labels(std::size_t n, std::size_t K, Rng& rng)
+{
+    label_vector y = xt::zeros<std::size_t>({n});
+    for (auto& v : y)
+        v = rng.below(K);
+    return y;
+}
+} // namespace
+
+TEST_CASE("a Network deduces its scalar type and rebinds untyped layers")
+{
+    Rng rng(0);
+    Network net{Dense<double>(4, 3, init::normal, rng), Sigmoid{}, Dense<double>(3, 2, init::normal, rng), Softmax{}};
+    static_assert(std::is_same_v<decltype(net)::value_type, double>);
+    static_assert(std::is_same_v<std::decay_t<decltype(net.layer<1>())>, Sigmoid<double>>);
+    static_assert(std::is_same_v<std::decay_t<decltype(net.layer<3>())>, Softmax<double>>);
+    CHECK(net.depth == 4);
+    CHECK(net.parameter_count() == 4 * 3 + 3 + 3 * 2 + 2);
+    CHECK(net.summary() == "layer 0: Dense 4→3 (15 parameters)\nlayer 1: Sigmoid (0 parameters)\n"
+                           "layer 2: Dense 3→2 (8 parameters)\nlayer 3: Softmax (0 parameters)\n");
+}
+
+TEST_CASE("a three-layer network passes the numeric gradient check (fused softmax + CE)")
+{
+    auto net = three_layer(1);
+    Rng rng(2);
+    const auto X = test::random_matrix<double>(6, 9, rng);
+    const auto y = random_labels(9, 3, rng);
+    const auto report = check_gradients(net, CrossEntropy{}, X, y);
+    INFO(report.str());
+    CHECK(report.passed());
+    CHECK(report.checks.size() == 7); // W and b of three layers, and the input
+}
+
+TEST_CASE("the unfused path (CE gradient, then Softmax backward) passes too and agrees with the fused one")
+{
+    auto fused = three_layer(3);
+    auto unfused = three_layer(3);
+    Rng rng(4);
+    const auto X = test::random_matrix<double>(6, 9, rng);
+    const auto y = random_labels(9, 3, rng);
+    const auto report = check_gradients(unfused, UnfusedCrossEntropy{}, X, y);
+    INFO(report.str());
+    CHECK(report.passed());
+
+    const double a = fused.compute_gradients(CrossEntropy{}, X, y, true);
+    const double b = unfused.compute_gradients(UnfusedCrossEntropy{}, X, y, true);
+    CHECK(a == b);
+    std::vector<xt::xarray<double>> ga, gb;
+    fused.visit_parameters([&](auto&, auto& g) { ga.emplace_back(g); });
+    unfused.visit_parameters([&](auto&, auto& g) { gb.emplace_back(g); });
+    REQUIRE(ga.size() == 6);
+    for (std::size_t k = 0; k < ga.size(); ++k)
+        CHECK(xt::allclose(ga[k], gb[k], 1e-10, 1e-13));
+    CHECK(xt::allclose(fused.input_grad(), unfused.input_grad(), 1e-10, 1e-13));
+}
+
+TEST_CASE("ReLU / LeakyReLU / Identity networks with one-hot labels pass the gradient check")
+{
+    Rng rng(5);
+    Network net{Dense<double>(4, 6, init::he, rng), LeakyReLU{0.2}, Dense<double>(6, 5, init::he, rng), ReLU{},
+                Dense<double>(5, 3, init::xavier, rng), Identity{}, Softmax{}};
+    const auto X = test::random_matrix<double>(4, 8, rng);
+    const auto Y = one_hot<double>(random_labels(8, 3, rng), 3);
+    const auto report = check_gradients(net, CrossEntropy{}, X, Y);
+    INFO(report.str());
+    CHECK(report.passed());
+}
+
+TEST_CASE("a float network's gradients agree with central differences at float precision")
+{
+    Rng rng(6);
+    Network net{Dense<float>(5, 4, init::xavier, rng), Sigmoid{}, Dense<float>(4, 3, init::xavier, rng), Softmax{}};
+    const auto X = test::random_matrix<float>(5, 16, rng);
+    const auto y = random_labels(16, 3, rng);
+    GradientCheckOptions opt;
+    opt.step = 1e-2;
+    opt.tolerance = 2e-2;
+    const auto report = check_gradients(net, CrossEntropy{}, X, y, opt);
+    INFO(report.str());
+    CHECK(report.passed());
+}
+
+TEST_CASE("layers that do not fit are reported at construction, naming both")
+{
+    Rng rng(0);
+    auto msg = test::message_of<shape_error>([&] {
+        Network net{Dense<float>(4, 3, init::normal, rng), Sigmoid{}, Dense<float>(5, 2, init::normal, rng)};
+    });
+    CHECK(msg == "layer 2 (Dense 5→2): expected input [5, n] (samples are columns), but layer 1 (Sigmoid) "
+                 "outputs [3, n]");
+}
+
+TEST_CASE("input shape errors name the layer index and kind")
+{
+    Rng rng(0);
+    Network net{Dense<float>(64, 10, init::normal, rng), Softmax{}};
+    matrix<float> X = xt::ones<float>({28, 32});
+    auto msg = test::message_of<shape_error>([&] { net.forward(X); });
+    CHECK(msg == "layer 0 (Dense 64→10): expected input [64, n] with n >= 1 (samples are columns), got [28, 32]");
+    matrix<float> ok = xt::ones<float>({64, 3});
+    msg = test::message_of<label_error>([&] { net.compute_gradients(CrossEntropy{}, ok, label_vector{0, 10, 1}); });
+    CHECK(msg == "CrossEntropy: label 10 of sample 1 is outside [0, 10)");
+    msg = test::message_of<shape_error>([&] { net.compute_gradients(CrossEntropy{}, ok, label_vector{0, 1}); });
+    CHECK_MESSAGE_CONTAINS(msg, "2 labels for 3 samples");
+    CHECK_THROWS_AS(net.input_grad(), std::logic_error);
+}
+
+TEST_CASE("training reduces the loss and separates a separable problem completely")
+{
+    // Three well-separated Gaussian blobs in 2-D, samples as columns.
+    Rng rng(7);
+    const std::size_t n = 300;
+    matrix<double> X({2, n});
+    label_vector y = xt::zeros<std::size_t>({n});
+    const double cx[3] = {-3, 3, 0}, cy[3] = {-2, -2, 3};
+    for (std::size_t j = 0; j < n; ++j) {
+        y(j) = j % 3;
+        X(0, j) = cx[y(j)] + 0.5 * rng.normal();
+        X(1, j) = cy[y(j)] + 0.5 * rng.normal();
+    }
+    Network net{Dense<double>(2, 8, init::xavier, rng), Sigmoid{}, Dense<double>(8, 3, init::xavier, rng), Softmax{}};
+    GD<double> opt(1.0);
+    const double first = net.compute_gradients(CrossEntropy{}, X, y);
+    double last = first;
+    for (int it = 0; it < 300; ++it) {
+        last = net.compute_gradients(CrossEntropy{}, X, y);
+        opt.step(net);
+    }
+    CHECK(last < 0.1 * first);
+    const label_vector pred = net.predict(X);
+    std::size_t correct = 0;
+    for (std::size_t j = 0; j < n; ++j)
+        correct += pred(j) == y(j);
+    CHECK(correct == n);
+}
+
+TEST_CASE("the same seed trains to bit-identical weights")
+{
+    auto run = [] {
+        auto net = three_layer(11);
+        Rng rng(12);
+        const auto X = test::random_matrix<double>(6, 40, rng);
+        const auto y = random_labels(40, 3, rng);
+        GD<double> opt(0.5);
+        for (int i = 0; i < 20; ++i) {
+            net.compute_gradients(CrossEntropy{}, X, y);
+            opt.step(net);
+        }
+        std::vector<xt::xarray<double>> params;
+        net.visit_parameters([&](auto& p, auto&) { params.emplace_back(p); });
+        return params;
+    };
+    const auto a = run();
+    const auto b = run();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t k = 0; k < a.size(); ++k)
+        CHECK(a[k] == b[k]);
+}
+
+TEST_CASE("forward accepts a column range of a larger matrix and predict returns argmax classes")
+{
+    matrix<double> W = {{1, 0}, {0, 1}, {-1, -1}};
+    vector<double> b = {0, 0, 0};
+    Network net{Dense<double>(W, b), Softmax{}};
+    matrix<double> big = {{5, 0, -3, 9}, {0, 5, -3, 9}};
+    const label_vector pred = net.predict(xt::view(big, xt::all(), xt::range(0, 3)));
+    CHECK(pred == label_vector{0, 1, 2});
+}
