@@ -18,6 +18,7 @@ endmacro()
 
 _mininn_find(xtensor)
 _mininn_find(xsimd)
+_mininn_find(ZLIB)
 
 set(_mininn_saved_bla_vendor "${BLA_VENDOR}")
 set(BLA_VENDOR OpenBLAS)

@@ -16,3 +16,10 @@
 #include "network.hpp"
 #include "gd.hpp"
 #include "gradcheck.hpp"
+
+#include "blas.hpp"
+#include "data.hpp"
+#include "metrics.hpp"
+#include "io.hpp"
+#include "idx.hpp"
+#include "mnist.hpp"

@@ -1,0 +1,64 @@
+// mininn: loading the MNIST data set from its four official IDX files.
+#pragma once
+
+#include <cstddef>
+#include <cstdio>
+#include <string>
+
+#include "errors.hpp"
+#include "idx.hpp"
+#include "tensor.hpp"
+
+namespace mininn {
+
+/// MNIST with samples as columns: images [784, n] scaled to [0, 1], labels [n] in [0, 10).
+template <class T>
+struct MnistData {
+    matrix<T> train_images;
+    label_vector train_labels;
+    matrix<T> test_images;
+    label_vector test_labels;
+};
+
+/// The path of an MNIST file in dir: "<base>" or "<base>.gz" (also the "train-images.idx3-ubyte"
+/// spelling some mirrors use). Throws io_error listing what was looked for when none exists.
+inline std::string find_mnist_file(const std::string& dir, const std::string& base)
+{
+    std::string dotted = base;
+    const auto dash = dotted.find("-idx");
+    if (dash != std::string::npos)
+        dotted[dash] = '.';
+    for (const std::string& name : {base, base + ".gz", dotted, dotted + ".gz"}) {
+        const std::string path = dir + "/" + name;
+        if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+            std::fclose(f);
+            return path;
+        }
+    }
+    throw io_error(detail::cat(dir, ": no ", base, " or ", base, ".gz (get the files with scripts/get-mnist.sh)"));
+}
+
+/// Reads the four MNIST files from dir, raw or gzipped. Throws io_error naming the file for a
+/// missing, corrupt or truncated file, a label outside [0, 10), images and labels of
+/// different counts, or training and test images of different sizes.
+template <class T>
+MnistData<T> load_mnist(const std::string& dir)
+{
+    MnistData<T> d;
+    const auto load = [&](const char* images, const char* labels, matrix<T>& X, label_vector& y) {
+        const std::string ipath = find_mnist_file(dir, images), lpath = find_mnist_file(dir, labels);
+        X = read_idx_images<T>(ipath);
+        y = read_idx_labels(lpath, 10);
+        if (X.shape()[1] != y.shape()[0])
+            throw io_error(detail::cat(ipath, " has ", X.shape()[1], " images but ", lpath, " has ", y.shape()[0],
+                                       " labels"));
+    };
+    load("train-images-idx3-ubyte", "train-labels-idx1-ubyte", d.train_images, d.train_labels);
+    load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", d.test_images, d.test_labels);
+    if (d.train_images.shape()[0] != d.test_images.shape()[0])
+        throw io_error(detail::cat(dir, ": training images have ", d.train_images.shape()[0],
+                                   " pixels, test images ", d.test_images.shape()[0]));
+    return d;
+}
+
+} // namespace mininn

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Quick start: installs the Debian packages, gets and verifies MNIST, builds the example and
+# runs it. Extra arguments go to the example (see: scripts/mnist.sh --help).
+#   scripts/mnist.sh                    # the seed experiment: 4000 full-batch iterations
+#   scripts/mnist.sh --iterations 200   # a shorter run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+export MININN_MNIST_DIR=${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}
+scripts/get-mnist.sh "$MININN_MNIST_DIR"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$(nproc)" --target mnist
+
+# OpenBLAS 0.3.21 does not recognise CPUs newer than itself and falls back to generic SSE3
+# kernels; the example knows which kernel set this CPU can run instead.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  core=$(build/examples/mnist --blas-advice)
+  if [ -n "$core" ]; then
+    echo "mnist.sh: OpenBLAS does not recognise this CPU; running with OPENBLAS_CORETYPE=$core"
+    export OPENBLAS_CORETYPE=$core
+  fi
+fi
+exec build/examples/mnist "$@"

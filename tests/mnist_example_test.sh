@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# End-to-end check of the mnist example on the real data: a short run prints the expected
+# format and lowers the cost, writes both CSV files, and damaged data files give a one-line
+# error and a non-zero exit.
+# Usage: mnist_example_test.sh <mnist-binary> <mnist-data-dir>
+set -uo pipefail
+exe=$1 data=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$exe" --data "$data" --iterations 50 --log-every 10 --digits 4 \
+  --predictions "$work/pred.csv" --history "$work/hist.csv" >"$work/out" 2>"$work/err" ||
+  fail "exit code $? ($(cat "$work/err"))"
+out="$work/out"
+for i in 0 10 20 30 40; do grep -Eq "^Epoch $i cost: [0-9]+\.[0-9]{5}$" "$out" || fail "no 'Epoch $i cost:' line"; done
+grep -q "^Epoch 50 " "$out" && fail "logged an iteration that did not run"
+first=$(sed -n 's/^Epoch 0 cost: //p' "$out")
+final=$(sed -n 's/^Final cost: //p' "$out")
+[ -n "$final" ] || fail "no 'Final cost:' line"
+awk -v a="$first" -v b="$final" 'BEGIN { exit !(b < a) }' || fail "final cost $final not below first $first"
+grep -q "^Confusion matrix (rows: true label, columns: predicted label)$" "$out" || fail "no confusion matrix"
+grep -Eq "^ +precision +recall +f1-score +support$" "$out" || fail "no report header"
+grep -Eq "^ +accuracy +[01]\.[0-9]{4} +10000$" "$out" || fail "no accuracy row"
+grep -Eq "^weighted avg( +[01]\.[0-9]{4}){3} +10000$" "$out" || fail "no weighted avg row"
+[ "$(wc -l <"$work/pred.csv")" -eq 10001 ] || fail "predictions CSV should have 10001 lines"
+head -1 "$work/pred.csv" | grep -qx "index,true,predicted" || fail "predictions CSV header"
+[ "$(wc -l <"$work/hist.csv")" -eq 51 ] || fail "history CSV should have 51 lines"
+head -1 "$work/hist.csv" | grep -qx "iteration,cost,elapsed_s" || fail "history CSV header"
+# the confusion matrix's row sums are the test set's per-class supports
+total=$(awk '/^Confusion matrix/ {on=1; getline; next} on && NF==11 {for (i=2;i<=11;i++) s+=$i} on && NF!=11 {on=0} END {print s}' "$out")
+[ "$total" = 10000 ] || fail "confusion matrix sums to $total, not 10000"
+
+# damaged copies of the data: each must fail with one line on stderr and no crash
+damage() { # name, how -> runs the example on a copy of the data with one file damaged
+  local dir="$work/$1"; mkdir -p "$dir"
+  cp "$data"/* "$dir"/
+  local img; img=$(ls "$dir"/train-images* | head -1)
+  case $2 in
+    truncate) head -c 1000000 "$img" > "$img.tmp" && mv "$img.tmp" "$img" ;;
+    garbage)  printf 'not an idx file at all' > "$img" ;;
+    missing)  rm -f "$dir"/t10k-labels* ;;
+    labels)   rm -f "$dir"/train-labels*; printf '\0\0\10\1\0\0\0\3\1\2\3' > "$dir/train-labels-idx1-ubyte" ;;
+  esac
+  "$exe" --data "$dir" --iterations 1 --quiet >"$dir.out" 2>"$dir.err"
+  local rc=$?
+  [ $rc -ne 0 ] || fail "$1: exit code 0"
+  [ $rc -lt 128 ] || fail "$1: crashed (exit $rc)"
+  [ "$(wc -l <"$dir.err")" -eq 1 ] || fail "$1: expected one line on stderr, got: $(cat "$dir.err")"
+  grep -q "^mnist: error: " "$dir.err" || fail "$1: unexpected error text: $(cat "$dir.err")"
+  echo "ok: $1: $(cat "$dir.err")"
+}
+damage truncate truncate
+damage garbage garbage
+damage missing missing
+damage labels labels
+echo "mnist example: all checks passed"

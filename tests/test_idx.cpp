@@ -1,0 +1,230 @@
+// IDX reading on small files this test writes itself: one valid file per kind, then one per
+// kind of damage. Every failure must be an io_error naming the file and the problem.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include <zlib.h>
+
+#include "helpers.hpp"
+
+using namespace mininn;
+namespace fs = std::filesystem;
+
+namespace {
+
+using bytes = std::vector<std::uint8_t>;
+
+bytes idx_header(std::uint8_t type, std::vector<std::uint32_t> dims)
+{
+    bytes b = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
+    for (auto d : dims)
+        for (int s = 24; s >= 0; s -= 8)
+            b.push_back(static_cast<std::uint8_t>(d >> s));
+    return b;
+}
+
+bytes images_3x2x2()
+{
+    bytes b = idx_header(0x08, {3, 2, 2});
+    for (std::uint8_t v : {0, 51, 102, 255, /* image 1 */ 1, 2, 3, 4, /* image 2 */ 10, 20, 30, 40})
+        b.push_back(v);
+    return b;
+}
+
+bytes labels(std::vector<std::uint8_t> values)
+{
+    bytes b = idx_header(0x08, {static_cast<std::uint32_t>(values.size())});
+    b.insert(b.end(), values.begin(), values.end());
+    return b;
+}
+
+struct TempDir {
+    fs::path path;
+    TempDir()
+    {
+        path = fs::temp_directory_path() / ("mininn_idx_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+    static int& counter()
+    {
+        static int c = 0;
+        return c;
+    }
+    std::string raw(const std::string& name, const bytes& b) const
+    {
+        const auto p = (path / name).string();
+        std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+        return p;
+    }
+    std::string gz(const std::string& name, const bytes& b) const
+    {
+        const auto p = (path / name).string();
+        gzFile f = gzopen(p.c_str(), "wb");
+        REQUIRE(f != nullptr);
+        REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
+        gzclose(f);
+        return p;
+    }
+    bytes read(const std::string& p) const
+    {
+        std::ifstream in(p, std::ios::binary);
+        return bytes(std::istreambuf_iterator<char>(in), {});
+    }
+};
+
+std::string idx_error(const std::string& path)
+{
+    return test::message_of<io_error>([&] { read_idx(path); });
+}
+
+} // namespace
+
+TEST_CASE("a valid image file, raw or gzipped, becomes [pixels, n] with samples as columns")
+{
+    TempDir dir;
+    for (const std::string& p : {dir.raw("img", images_3x2x2()), dir.gz("img.gz", images_3x2x2())}) {
+        const IdxData idx = read_idx(p);
+        CHECK(idx.shape == std::vector<std::size_t>{3, 2, 2});
+        CHECK(idx.data.size() == 12);
+        const matrix<double> X = read_idx_images<double>(p);
+        REQUIRE(X.shape()[0] == 4);
+        REQUIRE(X.shape()[1] == 3);
+        CHECK(X(0, 0) == 0.0);
+        CHECK(X(1, 0) == doctest::Approx(0.2));
+        CHECK(X(3, 0) == 1.0);
+        CHECK(X(2, 1) == doctest::Approx(3.0 / 255));
+        CHECK(X(3, 2) == doctest::Approx(40.0 / 255));
+        const matrix<float> raw = read_idx_images<float>(p, 1.0f);
+        CHECK(raw(1, 2) == 20.0f);
+    }
+}
+
+TEST_CASE("a valid label file; labels outside the class range are reported")
+{
+    TempDir dir;
+    const auto p = dir.gz("lab.gz", labels({3, 0, 9, 1}));
+    CHECK(read_idx_labels(p, 10) == label_vector{3, 0, 9, 1});
+    const auto bad = dir.raw("bad", labels({3, 12, 1}));
+    CHECK(read_idx_labels(bad) == label_vector{3, 12, 1});
+    const auto msg = test::message_of<io_error>([&] { read_idx_labels(bad, 10); });
+    CHECK(msg == bad + ": label 12 at index 1 is outside [0, 10)");
+    CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { read_idx_labels(dir.raw("i", images_3x2x2())); }),
+                           "expected labels [n], got dimensions [3, 2, 2]");
+    CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { read_idx_images<float>(p); }),
+                           "expected images [n, rows, cols], got dimensions [4]");
+}
+
+TEST_CASE("a missing file")
+{
+    TempDir dir;
+    const auto p = (dir.path / "nope.gz").string();
+    CHECK(idx_error(p) == p + ": cannot open file");
+}
+
+TEST_CASE("wrong magic number, wrong element type, bad rank, short header")
+{
+    TempDir dir;
+    bytes b = images_3x2x2();
+    b[0] = 0x1f;
+    b[1] = 0x00;
+    auto p = dir.raw("magic", b);
+    CHECK(idx_error(p) == p + ": not an IDX file (magic starts 0x1f 0x0, expected 0x0 0x0)");
+    b = images_3x2x2();
+    b[2] = 0x0D;
+    p = dir.raw("type", b);
+    CHECK(idx_error(p) == p + ": element type 0xd (float) is not supported; expected 0x8 (unsigned byte)");
+    b = images_3x2x2();
+    b[3] = 7;
+    p = dir.raw("rank", b);
+    CHECK(idx_error(p) == p + ": rank 7 is not supported (1 to 4)");
+    p = dir.raw("short", bytes{0, 0, 8});
+    CHECK(idx_error(p) == p + ": 3 bytes, too short for an IDX header");
+    p = dir.raw("hdr", bytes{0, 0, 8, 3, 0, 0, 0, 3, 0, 0});
+    CHECK(idx_error(p) == p + ": truncated header (10 bytes, rank 3 needs 16)");
+}
+
+TEST_CASE("truncated data and trailing bytes")
+{
+    TempDir dir;
+    bytes b = images_3x2x2();
+    b.resize(b.size() - 5);
+    auto p = dir.gz("trunc.gz", b);
+    CHECK(idx_error(p) == p + ": truncated: dimensions [3, 2, 2] need 12 bytes of data, the file has 7");
+    b = images_3x2x2();
+    b.push_back(1);
+    b.push_back(2);
+    p = dir.raw("trail", b);
+    CHECK(idx_error(p) == p + ": 2 trailing bytes after the 12 bytes that dimensions [3, 2, 2] describe");
+}
+
+TEST_CASE("dimensions that overflow or promise more than the file holds are refused before any allocation")
+{
+    TempDir dir;
+    bytes b = idx_header(0x08, {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu});
+    b.push_back(0);
+    auto p = dir.raw("overflow", b);
+    CHECK(idx_error(p) == p + ": dimensions overflow");
+    b = idx_header(0x08, {60000, 28, 28}); // the real header, with 4 bytes of data
+    b.insert(b.end(), {1, 2, 3, 4});
+    p = dir.raw("huge", b);
+    CHECK(idx_error(p) == p + ": truncated: dimensions [60000, 28, 28] need 47040000 bytes of data, the file has 4");
+}
+
+TEST_CASE("corrupt and truncated gzip streams")
+{
+    TempDir dir;
+    bytes big = idx_header(0x08, {4000});
+    for (int i = 0; i < 4000; ++i)
+        big.push_back(static_cast<std::uint8_t>((i * 7919) % 251));
+    const auto good = dir.gz("good.gz", big);
+    REQUIRE(read_idx(good).data.size() == 4000);
+    bytes z = dir.read(good);
+
+    bytes corrupt = z;
+    for (std::size_t i = 20; i < 40 && i < corrupt.size(); ++i)
+        corrupt[i] ^= 0x5A;
+    auto p = dir.raw("corrupt.gz", corrupt);
+    CHECK_MESSAGE_CONTAINS(idx_error(p), p + ": corrupt");
+
+    bytes cut(z.begin(), z.begin() + static_cast<std::ptrdiff_t>(z.size() / 2));
+    p = dir.raw("cut.gz", cut);
+    CHECK_MESSAGE_CONTAINS(idx_error(p), p + ": corrupt or truncated gzip stream");
+}
+
+TEST_CASE("load_mnist finds raw or gzipped files and checks that counts agree")
+{
+    TempDir dir;
+    dir.gz("train-images-idx3-ubyte.gz", images_3x2x2());
+    dir.raw("train-labels-idx1-ubyte", labels({1, 2, 3}));
+    dir.raw("t10k-images.idx3-ubyte", images_3x2x2()); // the dotted spelling of some mirrors
+    const auto test_labels = dir.gz("t10k-labels-idx1-ubyte.gz", labels({4, 5}));
+    auto msg = test::message_of<io_error>([&] { load_mnist<float>(dir.path.string()); });
+    CHECK_MESSAGE_CONTAINS(msg, "has 3 images but " + test_labels + " has 2 labels");
+
+    dir.gz("t10k-labels-idx1-ubyte.gz", labels({4, 5, 6}));
+    const auto d = load_mnist<float>(dir.path.string());
+    CHECK(d.train_images.shape()[1] == 3);
+    CHECK(d.test_labels == label_vector{4, 5, 6});
+
+    TempDir empty;
+    msg = test::message_of<io_error>([&] { load_mnist<float>(empty.path.string()); });
+    CHECK(msg == empty.path.string() + ": no train-images-idx3-ubyte or train-images-idx3-ubyte.gz "
+                                       "(get the files with scripts/get-mnist.sh)");
+}
+
+TEST_CASE("write_file_atomic replaces a file whole and leaves no temporary behind")
+{
+    TempDir dir;
+    const auto p = (dir.path / "out.csv").string();
+    write_file_atomic(p, "a,b\n1,2\n");
+    write_file_atomic(p, "x\n");
+    std::ifstream in(p);
+    std::string content((std::istreambuf_iterator<char>(in)), {});
+    CHECK(content == "x\n");
+    CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator{}) == 1);
+    const auto msg = test::message_of<io_error>([&] { write_file_atomic((dir.path / "no/such/dir/f").string(), "x"); });
+    CHECK_MESSAGE_CONTAINS(msg, "cannot write");
+}
