@@ -212,7 +212,7 @@ TEST_CASE("load_mnist finds raw or gzipped files and checks that counts agree")
     TempDir empty;
     msg = test::message_of<io_error>([&] { load_mnist<float>(empty.path.string()); });
     CHECK(msg == empty.path.string() + ": no train-images-idx3-ubyte or train-images-idx3-ubyte.gz "
-                                       "(get the files with scripts/get-mnist.sh)");
+                                       "(examples/mnist/get-mnist.sh downloads them)");
 }
 
 TEST_CASE("write_file_atomic replaces a file whole and leaves no temporary behind")

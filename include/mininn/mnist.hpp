@@ -35,7 +35,7 @@ inline std::string find_mnist_file(const std::string& dir, const std::string& ba
             return path;
         }
     }
-    throw io_error(detail::cat(dir, ": no ", base, " or ", base, ".gz (get the files with scripts/get-mnist.sh)"));
+    throw io_error(detail::cat(dir, ": no ", base, " or ", base, ".gz (examples/mnist/get-mnist.sh downloads them)"));
 }
 
 /// Reads the four MNIST files from dir, raw or gzipped. Throws io_error naming the file for a

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Quick start: installs the Debian packages, gets and verifies MNIST, builds the example and
-# runs it. Extra arguments go to the example (see: scripts/mnist.sh --help).
-#   scripts/mnist.sh                    # the seed experiment: 4000 full-batch iterations
-#   scripts/mnist.sh --iterations 200   # a shorter run
+# runs it. Extra arguments go to the example (see: examples/mnist/run.sh --help).
+#   examples/mnist/run.sh                    # the seed experiment: 4000 full-batch iterations
+#   examples/mnist/run.sh --iterations 200   # a shorter run
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
-scripts/install-deps.sh
+cmake/install-deps.sh
 export MININN_MNIST_DIR=${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}
-scripts/get-mnist.sh "$MININN_MNIST_DIR"
+examples/mnist/get-mnist.sh "$MININN_MNIST_DIR"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)" --target mnist
 
@@ -17,7 +17,7 @@ cmake --build build -j "$(nproc)" --target mnist
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
   core=$(build/examples/mnist --blas-advice)
   if [ -n "$core" ]; then
-    echo "mnist.sh: OpenBLAS does not recognise this CPU; running with OPENBLAS_CORETYPE=$core"
+    echo "run.sh: OpenBLAS does not recognise this CPU; running with OPENBLAS_CORETYPE=$core"
     export OPENBLAS_CORETYPE=$core
   fi
 fi

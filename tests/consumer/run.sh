@@ -2,9 +2,9 @@
 # Installs mininn into a temporary prefix, then builds and runs tests/consumer, an outside
 # project that finds it with find_package(mininn CONFIG REQUIRED).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
-scripts/install-deps.sh
+cmake/install-deps.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake -S . -B "$work/build" -DMININN_BUILD_TESTS=OFF -DMININN_BUILD_EXAMPLES=OFF \
