@@ -41,26 +41,26 @@ public:
     {
         check_input(z, 0, index, name());
         const matrix<T>& Z = input_.bind(z);
-        return forward_biased(Z, nullptr);
+        ensure_shape(A_, Z.shape()[0], Z.shape()[1]);
+        return apply(Z.data(), nullptr);
     }
 
-    /// A = f(Z + b), b [k] added to every column; bias may be null.
-    const matrix<T>& forward_biased(const matrix<T>& Z, const T* bias)
+    /// The layer's output buffer, sized [k, n], for a preceding Dense layer to write W X into;
+    /// activate_in_place() then finishes the forward pass.
+    matrix<T>& output_for(std::size_t k, std::size_t n)
     {
-        const std::size_t k = Z.shape()[0], n = Z.shape()[1];
         ensure_shape(A_, k, n);
-        for (std::size_t i = 0; i < k; ++i) {
-            const T bi = bias ? bias[i] : T(0);
-            const auto& pol = policy_;
-            map(Z.data() + i * n, A_.data() + i * n, n, [bi, &pol](auto v) { return pol.f(v + bi); });
-        }
         return A_;
     }
+
+    /// A = f(A + b) in place, b [k] added to every column (bias may be null): the bias and the
+    /// activation in one pass.
+    const matrix<T>& activate_in_place(const T* bias) { return apply(A_.data(), bias); }
 
     /// dA [k, n] -> dZ = dA * f'(Z) [k, n], owned by the layer. The flag is accepted for a
     /// uniform layer interface; an activation always computes its input gradient.
     /// Throws shape_error when dA does not match the last forward output.
-    const matrix<T>& backward(const matrix<T>& dA, bool = true, std::size_t index = standalone)
+    matrix<T>& backward(const matrix<T>& dA, bool = true, std::size_t index = standalone)
     {
         check_grad(dA, index);
         const std::size_t k = A_.shape()[0], n = A_.shape()[1];
@@ -70,16 +70,15 @@ public:
         return dZ_;
     }
 
-    /// backward() that also writes db[i] = sum_j dZ[i, j], the bias gradient of the Dense
-    /// layer before this one, in the same pass.
-    const matrix<T>& backward_bias_sum(const matrix<T>& dA, vector<T>& db, std::size_t index = standalone)
+    /// backward() in place, dA becoming dZ, that also writes db[i] = sum_j dZ[i, j], the bias
+    /// gradient of the Dense layer before this one, in the same pass.
+    matrix<T>& backward_bias_sum(matrix<T>& dA, vector<T>& db, std::size_t index = standalone)
     {
         check_grad(dA, index);
         const std::size_t k = A_.shape()[0], n = A_.shape()[1];
-        ensure_shape(dZ_, k, n);
         for (std::size_t i = 0; i < k; ++i)
-            db(i) = map_sum(dA.data() + i * n, A_.data() + i * n, dZ_.data() + i * n, n, derivative());
-        return dZ_;
+            db(i) = map_sum(dA.data() + i * n, A_.data() + i * n, dA.data() + i * n, n, derivative());
+        return dA;
     }
 
     const matrix<T>& output() const noexcept { return A_; }
@@ -91,6 +90,17 @@ public:
     }
 
 private:
+    const matrix<T>& apply(const T* src, const T* bias)
+    {
+        const std::size_t k = A_.shape()[0], n = A_.shape()[1];
+        const auto& pol = policy_;
+        for (std::size_t i = 0; i < k; ++i) {
+            const T bi = bias ? bias[i] : T(0);
+            map(src + i * n, A_.data() + i * n, n, [bi, &pol](auto v) { return pol.f(v + bi); });
+        }
+        return A_;
+    }
+
     auto derivative() const
     {
         const auto& pol = policy_;

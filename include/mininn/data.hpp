@@ -1,6 +1,7 @@
 // mininn: shuffling and selecting samples (columns).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <numeric>
 #include <vector>
@@ -49,6 +50,64 @@ inline label_vector take(const label_vector& labels, const std::vector<std::size
         out(k) = labels(idx[k]);
     }
     return out;
+}
+
+/// out = X with its columns in the order perm (out[:, k] = X[:, perm[k]]), X [d, n], perm a
+/// permutation of 0..n-1. out is resized only when its shape differs, so shuffling every epoch
+/// into the same buffer does not allocate. Gathers row by row: each 60000-wide source row fits
+/// in L2. Throws shape_error when perm has the wrong length or an index >= n.
+template <class T>
+void permute_columns_into(const matrix<T>& X, const std::vector<std::size_t>& perm, matrix<T>& out)
+{
+    const std::size_t d = X.shape()[0], n = X.shape()[1];
+    if (perm.size() != n)
+        throw shape_error(detail::cat("permute_columns_into: ", perm.size(), " indices for ", n, " columns"));
+    for (std::size_t j : perm)
+        if (j >= n)
+            throw shape_error(detail::cat("permute_columns_into: column ", j, " of a matrix with ", n, " columns"));
+    detail::ensure_shape(out, d, n);
+    for (std::size_t i = 0; i < d; ++i) {
+        const T* src = X.data() + i * n;
+        T* dst = out.data() + i * n;
+        for (std::size_t k = 0; k < n; ++k)
+            dst[k] = src[perm[k]];
+    }
+}
+
+/// out = labels in the order perm; resized only when its length differs.
+inline void permute_into(const label_vector& labels, const std::vector<std::size_t>& perm, label_vector& out)
+{
+    if (perm.size() != labels.size())
+        throw shape_error(detail::cat("permute_into: ", perm.size(), " indices for ", labels.size(), " labels"));
+    detail::ensure_shape(out, perm.size());
+    for (std::size_t k = 0; k < perm.size(); ++k) {
+        if (perm[k] >= labels.size())
+            throw shape_error(detail::cat("permute_into: index ", perm[k], " of ", labels.size(), " labels"));
+        out(k) = labels(perm[k]);
+    }
+}
+
+/// out = columns [first, first + count) of X [d, n], as a contiguous [d, count] matrix (a
+/// mini-batch), resized only when its shape differs. Throws shape_error past the last column.
+template <class T>
+void copy_columns_into(const matrix<T>& X, std::size_t first, std::size_t count, matrix<T>& out)
+{
+    const std::size_t d = X.shape()[0], n = X.shape()[1];
+    if (first > n || count > n - first)
+        throw shape_error(detail::cat("copy_columns_into: columns [", first, ", ", first + count, ") of ", n));
+    detail::ensure_shape(out, d, count);
+    for (std::size_t i = 0; i < d; ++i)
+        std::copy_n(X.data() + i * n + first, count, out.data() + i * count);
+}
+
+/// out = labels [first, first + count), resized only when its length differs.
+inline void copy_labels_into(const label_vector& labels, std::size_t first, std::size_t count, label_vector& out)
+{
+    if (first > labels.size() || count > labels.size() - first)
+        throw shape_error(detail::cat("copy_labels_into: labels [", first, ", ", first + count, ") of ",
+                                      labels.size()));
+    detail::ensure_shape(out, count);
+    std::copy_n(labels.data() + first, count, out.data());
 }
 
 } // namespace mininn

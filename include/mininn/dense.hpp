@@ -72,23 +72,24 @@ public:
         return Z_;
     }
 
-    /// The forward pass without its bias: Z = W X. Used when the next layer adds the bias in
-    /// its own pass (bias and activation fused); bias() gives the bias to add.
+    /// The forward pass without its bias, written into a buffer the caller owns: out = W X
+    /// [out, n] (resized if needed). A Network uses it to let the next layer add the bias and
+    /// apply its activation in place, in one pass; bias() gives the bias to add.
     template <class E>
-    const matrix<T>& forward_without_bias(E&& x, std::size_t index = standalone)
+    void forward_into(E&& x, matrix<T>& out, std::size_t index = standalone)
     {
         detail::check_input(x, in_features(), index, name());
         const matrix<T>& X = input_.bind(std::forward<E>(x));
-        detail::ensure_shape(Z_, out_features(), X.shape()[1]);
-        xt::blas::gemm(W_, X, Z_);
-        return Z_;
+        detail::ensure_shape(out, out_features(), X.shape()[1]);
+        xt::blas::gemm(W_, X, out);
     }
 
     /// dZ [out, n] for the batch of the last forward(). Stores dW and db (overwriting them)
-    /// and returns dX [in, n], owned by the layer, or an empty matrix when
+    /// and returns dX [in, n], owned by the layer (rewritten by each backward; a Network
+    /// overwrites it in place with the next gradient), or an empty matrix when
     /// need_input_grad is false (the first layer of a network skips that GEMM).
     /// Throws shape_error on a wrong shape, std::logic_error before any forward().
-    const matrix<T>& backward(const matrix<T>& dZ, bool need_input_grad = true,
+    matrix<T>& backward(const matrix<T>& dZ, bool need_input_grad = true,
                               std::size_t index = standalone)
     {
         const matrix<T>& X = bound_input(dZ, index);
@@ -100,7 +101,7 @@ public:
 
     /// backward() for a dZ whose bias gradient db the caller has already written (a fused
     /// activation pass computes it while it writes dZ).
-    const matrix<T>& backward_with_bias_grad(const matrix<T>& dZ, bool need_input_grad,
+    matrix<T>& backward_with_bias_grad(const matrix<T>& dZ, bool need_input_grad,
                                              std::size_t index = standalone)
     {
         return backward_weights(dZ, bound_input(dZ, index), need_input_grad);
@@ -144,7 +145,7 @@ private:
         return *X;
     }
 
-    const matrix<T>& backward_weights(const matrix<T>& dZ, const matrix<T>& X, bool need_input_grad)
+    matrix<T>& backward_weights(const matrix<T>& dZ, const matrix<T>& X, bool need_input_grad)
     {
         xt::blas::gemm(dZ, X, dW_, false, true); // dW = dZ X^T
         if (!need_input_grad) {

@@ -30,12 +30,12 @@ struct is_softmax : std::false_type {};
 template <class T>
 struct is_softmax<Softmax<T>> : std::true_type {};
 
-// Layers whose forward can add the preceding Dense layer's bias in their own pass.
+// Layers that let the preceding Dense layer write W X into their output buffer, then add its
+// bias and apply themselves in place, in one pass.
 template <class L, class = void>
 struct takes_bias : std::false_type {};
 template <class L>
-struct takes_bias<L, std::void_t<decltype(std::declval<L&>().forward_biased(
-                         std::declval<const matrix<typename L::value_type>&>(),
+struct takes_bias<L, std::void_t<decltype(std::declval<L&>().activate_in_place(
                          std::declval<const typename L::value_type*>()))>> : std::true_type {};
 
 // Layers whose backward can also write the preceding Dense layer's bias gradient.
@@ -43,7 +43,7 @@ template <class L, class = void>
 struct sums_bias_grad : std::false_type {};
 template <class L>
 struct sums_bias_grad<L, std::void_t<decltype(std::declval<L&>().backward_bias_sum(
-                             std::declval<const matrix<typename L::value_type>&>(),
+                             std::declval<matrix<typename L::value_type>&>(),
                              std::declval<vector<typename L::value_type>&>()))>> : std::true_type {};
 
 // The network's scalar type: that of its first Dense layer, else of its first layer.
@@ -137,7 +137,11 @@ public:
     /// parameter gradient. With input_grad, also computes dL/dX [in, n] (see input_grad()).
     void backward(const matrix<T>& grad_output, bool input_grad = false)
     {
-        input_grad_ = &backward_from<depth - 1>(grad_output, input_grad);
+        if (&grad_output != &grad_) { // backward passes work in place; keep the caller's intact
+            detail::ensure_shape(grad_, grad_output.shape()[0], grad_output.shape()[1]);
+            xt::noalias(grad_) = grad_output;
+        }
+        input_grad_ = &backward_from<depth - 1>(grad_, input_grad);
     }
 
     /// Forward, loss and backward for one batch; returns the loss. Labels as the loss takes
@@ -231,7 +235,9 @@ private:
         if constexpr (I + 1 < depth && detail::is_dense<std::decay_t<decltype(l)>>::value) {
             auto& next = std::get<I + 1>(layers_);
             if constexpr (detail::takes_bias<std::decay_t<decltype(next)>>::value) {
-                const matrix<T>& a = next.forward_biased(l.forward_without_bias(std::forward<E>(x), I), l.bias().data());
+                detail::check_input(x, l.input_rows(), I, l.name());
+                l.forward_into(std::forward<E>(x), next.output_for(l.out_features(), x.shape()[1]), I);
+                const matrix<T>& a = next.activate_in_place(l.bias().data());
                 if constexpr (I + 2 < depth)
                     return forward_from<I + 2>(a);
                 else
@@ -258,19 +264,19 @@ private:
     }
 
     template <std::size_t I>
-    const matrix<T>& backward_from(const matrix<T>& g, bool input_grad)
+    matrix<T>& backward_from(matrix<T>& g, bool input_grad)
     {
         auto& l = std::get<I>(layers_);
         if constexpr (fuses_backward<I>()) {
             auto& dense = std::get<I - 1>(layers_);
-            const matrix<T>& dz = l.backward_bias_sum(g, dense.bias_grad(), I);
-            const matrix<T>& dx = dense.backward_with_bias_grad(dz, I - 1 > 0 || input_grad, I - 1);
+            matrix<T>& dz = l.backward_bias_sum(g, dense.bias_grad(), I);
+            matrix<T>& dx = dense.backward_with_bias_grad(dz, I - 1 > 0 || input_grad, I - 1);
             if constexpr (I >= 2)
                 return backward_from<I - 2>(dx, input_grad);
             else
                 return dx;
         } else {
-            const matrix<T>& dx = l.backward(g, I > 0 || input_grad, I);
+            matrix<T>& dx = l.backward(g, I > 0 || input_grad, I);
             if constexpr (I >= 1)
                 return backward_from<I - 1>(dx, input_grad);
             else

@@ -35,22 +35,35 @@ public:
     const matrix<T>& forward(const E& z, std::size_t index = standalone)
     {
         detail::check_input(z, 0, index, name());
-        return forward_biased(input_.bind(z), nullptr);
-    }
-
-    /// S = softmax(Z + b), b [K] added to every column; bias may be null.
-    const matrix<T>& forward_biased(const matrix<T>& Z, const T* bias)
-    {
+        const matrix<T>& Z = input_.bind(z);
         const std::size_t K = Z.shape()[0], n = Z.shape()[1];
         detail::ensure_shape(S_, K, n);
         detail::ensure_shape(work_, 2, n);
-        detail::softmax_columns(Z.data(), S_.data(), bias, K, n, work_.data(), work_.data() + n);
+        detail::softmax_columns(Z.data(), S_.data(), static_cast<const T*>(nullptr), K, n, work_.data(),
+                                work_.data() + n);
+        return S_;
+    }
+
+    /// The layer's output buffer, sized [K, n], for a preceding Dense layer to write its
+    /// logits into; activate_in_place() then finishes the forward pass.
+    matrix<T>& output_for(std::size_t K, std::size_t n)
+    {
+        detail::ensure_shape(S_, K, n);
+        detail::ensure_shape(work_, 2, n);
+        return S_;
+    }
+
+    /// S = softmax(S + b) in place, b [K] added to every column (bias may be null).
+    const matrix<T>& activate_in_place(const T* bias)
+    {
+        const std::size_t K = S_.shape()[0], n = S_.shape()[1];
+        detail::softmax_columns(S_.data(), S_.data(), bias, K, n, work_.data(), work_.data() + n);
         return S_;
     }
 
     /// dS [K, n] -> dZ = S * (dS - sum_i S * dS) [K, n], the O(K) Jacobian-vector product
     /// (J = diag(s) - s s^T per column). Throws shape_error when dS does not match S.
-    const matrix<T>& backward(const matrix<T>& dS, bool = true, std::size_t index = standalone)
+    matrix<T>& backward(const matrix<T>& dS, bool = true, std::size_t index = standalone)
     {
         if (S_.size() == 0)
             throw std::logic_error(detail::cat(detail::layer_label(index, name()),

@@ -1,0 +1,104 @@
+// A steady-state training step allocates nothing: every activation, gradient and workspace
+// buffer is sized on the first step of a batch shape and reused after. Allocations are
+// counted by replacing malloc for this program (OpenBLAS's own are not mininn's).
+#include "alloc_counter.hpp"
+#include "helpers.hpp"
+
+using namespace mininn;
+
+namespace {
+struct UnfusedCrossEntropy : CrossEntropy {};
+
+template <class Net, class Loss, class X, class Y, class T>
+void expect_no_steady_allocations(Net& net, const Loss& loss, const X& x, const Y& y, T lr, bool fresh = true)
+{
+    GD<T> gd(lr);
+    auto step = [&] {
+        net.compute_gradients(loss, x, y);
+        gd.step(net);
+    };
+    const long first = alloc_counter::allocations_during(step);
+    if (fresh)
+        CHECK(first > 0); // the counter sees the first step sizing its buffers
+    const long steady = alloc_counter::allocations_during([&] {
+        for (int i = 0; i < 5; ++i)
+            step();
+    });
+    CHECK(steady == 0);
+}
+
+label_vector labels(std::size_t n, Rng& rng)
+{
+    label_vector y = xt::zeros<std::size_t>({n});
+    for (auto& v : y)
+        v = rng.below(10);
+    return y;
+}
+} // namespace
+
+TEST_CASE("the allocation counter counts")
+{
+    const long n = alloc_counter::allocations_during([] {
+        matrix<float> m({100, 100});
+        m.fill(1.0f);
+    });
+    CHECK(n >= 1);
+}
+
+TEST_CASE("the seed network's step does not allocate after the first (float and double, fused)")
+{
+    Rng rng(1);
+    const auto Xf = test::random_matrix<float>(784, 3000, rng);
+    const auto y = labels(3000, rng);
+    Network netf{Dense<float>(784, 64, init::normal, rng), Sigmoid{}, Dense<float>(64, 10, init::normal, rng),
+                 Softmax{}};
+    expect_no_steady_allocations(netf, CrossEntropy{}, Xf, y, 1.0f);
+
+    const auto Xd = test::random_matrix<double>(784, 3000, rng);
+    Network netd{Dense<double>(784, 64, init::normal, rng), Sigmoid{}, Dense<double>(64, 10, init::normal, rng),
+                 Softmax{}};
+    expect_no_steady_allocations(netd, CrossEntropy{}, Xd, y, 1.0);
+}
+
+TEST_CASE("other activations, one-hot labels and the unfused path do not allocate either")
+{
+    Rng rng(2);
+    const auto X = test::random_matrix<float>(20, 500, rng);
+    const auto y = labels(500, rng);
+    const auto Y = one_hot<float>(y, 10);
+    Network net{Dense<float>(20, 32, init::he, rng), ReLU{}, Dense<float>(32, 16, init::he, rng), Tanh{},
+                Dense<float>(16, 10, init::xavier, rng), LeakyReLU{0.1}, Dense<float>(10, 10, init::xavier, rng),
+                Softmax{}};
+    expect_no_steady_allocations(net, CrossEntropy{}, X, y, 0.1f);
+    expect_no_steady_allocations(net, CrossEntropy{}, X, Y, 0.1f, false);
+    expect_no_steady_allocations(net, UnfusedCrossEntropy{}, X, y, 0.1f, false);
+}
+
+TEST_CASE("mini-batches copied into a reused buffer do not allocate")
+{
+    Rng rng(3);
+    const auto X = test::random_matrix<float>(784, 1280, rng);
+    const auto y = labels(1280, rng);
+    Network net{Dense<float>(784, 64, init::normal, rng), Sigmoid{}, Dense<float>(64, 10, init::normal, rng),
+                Softmax{}};
+    GD<float> gd(0.1f);
+    matrix<float> Xs, Xb;
+    label_vector ys, yb;
+    const auto perm = permutation(1280, rng);
+    permute_columns_into(X, perm, Xs);
+    permute_into(y, perm, ys);
+    auto batch = [&](std::size_t b) {
+        copy_columns_into(Xs, b * 128, 128, Xb);
+        copy_labels_into(ys, b * 128, 128, yb);
+        net.compute_gradients(CrossEntropy{}, Xb, yb);
+        gd.step(net);
+    };
+    batch(0);
+    const long steady = alloc_counter::allocations_during([&] {
+        permute_columns_into(X, perm, Xs);
+        permute_into(y, perm, ys);
+        for (std::size_t b = 1; b < 10; ++b)
+            batch(b);
+    });
+    CHECK(steady == 0);
+}
