@@ -15,7 +15,9 @@
 #include "cross_entropy.hpp"
 #include "network.hpp"
 #include "gd.hpp"
+#include "optimizers.hpp"
 #include "gradcheck.hpp"
+#include "train.hpp"
 
 #include "blas.hpp"
 #include "data.hpp"

@@ -97,6 +97,23 @@ public:
     /// Throws shape_error when adjacent layers do not fit, naming both.
     explicit Network(Layers... layers) : layers_(std::move(layers)...) { check_chain<0>(0, ""); }
 
+    // Copies and moves take the layers; output() and input_grad() refer to the original's
+    // buffers, so they start empty.
+    Network(const Network& o) : layers_(o.layers_) {}
+    Network(Network&& o) noexcept : layers_(std::move(o.layers_)) {}
+    Network& operator=(const Network& o)
+    {
+        layers_ = o.layers_;
+        output_ = input_grad_ = nullptr;
+        return *this;
+    }
+    Network& operator=(Network&& o) noexcept
+    {
+        layers_ = std::move(o.layers_);
+        output_ = input_grad_ = nullptr;
+        return *this;
+    }
+
     template <std::size_t I>
     auto& layer() noexcept
     {
@@ -113,7 +130,17 @@ public:
     template <class E>
     const matrix<T>& forward(E&& X)
     {
-        return forward_from<0>(std::forward<E>(X));
+        output_ = &forward_from<0>(std::forward<E>(X));
+        return *output_;
+    }
+
+    /// The output [out, n] of the last forward() (also run by compute_gradients).
+    /// Throws std::logic_error before any forward().
+    const matrix<T>& output() const
+    {
+        if (output_ == nullptr)
+            throw std::logic_error("Network::output(): no forward() yet");
+        return *output_;
     }
 
     /// Class index of the largest output for each column of X [in, n] -> [n].
@@ -308,6 +335,7 @@ private:
     std::tuple<Layers...> layers_;
     matrix<T> grad_;
     const matrix<T>* input_grad_ = nullptr;
+    const matrix<T>* output_ = nullptr;
 };
 
 template <class... Ls>

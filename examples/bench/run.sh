@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs mininn_bench, the seed's numpy code and PyTorch CPU on the same data in one sitting,
+# all on the same OpenBLAS with the same thread count, and prints every figure.
+#   examples/bench/run.sh [--synthetic]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+cmake/install-deps.sh
+for p in python3-numpy python3-torch; do
+  dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
+done
+export MININN_MNIST_DIR=${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}
+data_args=(--data "$MININN_MNIST_DIR")
+if [ "${1:-}" = --synthetic ]; then data_args=(--synthetic); else examples/mnist/get-mnist.sh "$MININN_MNIST_DIR"; fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$(nproc)" --target mininn_bench mnist
+
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  core=$(build/examples/mnist --blas-advice)
+  if [ -n "$core" ]; then
+    echo "bench: OpenBLAS does not recognise this CPU; every peer runs with OPENBLAS_CORETYPE=$core"
+    export OPENBLAS_CORETYPE=$core
+  fi
+fi
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$(nproc)}
+
+echo "== mininn"; build/examples/mininn_bench "${data_args[@]}"
+echo "== numpy (the seed's code)"; /usr/bin/python3 examples/bench/peers/numpy_seed.py "${data_args[@]}"
+echo "== PyTorch CPU"; /usr/bin/python3 examples/bench/peers/torch_mlp.py "${data_args[@]}"

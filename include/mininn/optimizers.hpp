@@ -1,0 +1,153 @@
+// mininn: stateful optimizers, SGD with momentum (plain or Nesterov) and Adam/AdamW.
+//
+// State is kept per parameter by position (the order of Network::visit_parameters), sized on
+// the first step; a network whose parameters change afterwards is reported, never silently
+// mixed up. The gradients already hold the batch mean (the loss applies 1/n).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <stdexcept>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "errors.hpp"
+
+namespace mininn {
+namespace detail {
+
+/// Per-parameter state buffers (one flat vector per slot and parameter).
+template <class T, std::size_t Slots>
+class optimizer_state {
+public:
+    /// Calls f(k, p, g, s0, ...) with flat pointers for every parameter k of net, creating
+    /// the state on the first call and checking it against the network on later ones.
+    template <class Net, class F>
+    void each(Net& net, const char* who, F&& f)
+    {
+        std::size_t k = 0;
+        const bool first = sizes_.empty();
+        net.visit_parameters([&](auto& p, const auto& g) {
+            const std::size_t n = p.size();
+            if (first) {
+                sizes_.push_back(n);
+                for (auto& slot : state_)
+                    slot.emplace_back(n, T(0));
+            } else if (k >= sizes_.size() || sizes_[k] != n) {
+                throw std::logic_error(cat(who, ": the network's parameters changed since the first step (parameter ",
+                                           k, " had ", k < sizes_.size() ? sizes_[k] : 0, " elements, now ", n,
+                                           "); use a new optimizer for a new network"));
+            }
+            call(f, k, p.data(), g.data(), n, std::make_index_sequence<Slots>{});
+            ++k;
+        });
+        if (k != sizes_.size())
+            throw std::logic_error(cat(who, ": the network has ", k, " parameters, the optimizer's state ",
+                                       sizes_.size(), "; use a new optimizer for a new network"));
+    }
+
+private:
+    template <class F, std::size_t... S>
+    void call(F& f, std::size_t k, T* p, const T* g, std::size_t n, std::index_sequence<S...>)
+    {
+        f(p, g, n, state_[S][k].data()...);
+    }
+
+    std::vector<std::size_t> sizes_;
+    std::vector<std::vector<T>> state_[Slots];
+};
+
+template <class T>
+void check_rate(const char* who, const char* what, T v, T lo, T hi, bool lo_open)
+{
+    const bool ok = std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v < hi;
+    if (!ok)
+        throw std::invalid_argument(cat(who, ": ", what, " must be in ", lo_open ? "(" : "[", lo, ", ", hi, "), got ", v));
+}
+
+} // namespace detail
+
+/// Stochastic gradient descent with momentum mu (PyTorch's convention):
+///   v <- mu v + g;  p <- p - lr v              (classical)
+///   v <- mu v + g;  p <- p - lr (g + mu v)     (Nesterov)
+/// Throws std::invalid_argument for lr <= 0 or mu outside [0, 1).
+template <class T>
+class Momentum {
+public:
+    explicit Momentum(T lr, T momentum = T(0.9), bool nesterov = false)
+        : lr_(lr), mu_(momentum), nesterov_(nesterov)
+    {
+        detail::check_rate("Momentum", "learning rate", lr, T(0), T(INFINITY), true);
+        detail::check_rate("Momentum", "momentum", momentum, T(0), T(1), false);
+    }
+
+    template <class Net>
+    void step(Net& net)
+    {
+        const T lr = lr_, mu = mu_;
+        const bool nesterov = nesterov_;
+        state_.each(net, "Momentum", [&](T* p, const T* g, std::size_t n, T* v) {
+            for (std::size_t i = 0; i < n; ++i) {
+                v[i] = mu * v[i] + g[i];
+                p[i] -= lr * (nesterov ? g[i] + mu * v[i] : v[i]);
+            }
+        });
+    }
+
+    T learning_rate() const noexcept { return lr_; }
+    void set_learning_rate(T lr) { lr_ = lr; }
+
+private:
+    T lr_, mu_;
+    bool nesterov_;
+    detail::optimizer_state<T, 1> state_;
+};
+
+/// Adam (Kingma & Ba), with optional decoupled weight decay (AdamW, Loshchilov & Hutter):
+///   p <- p - lr wd p                          (AdamW only)
+///   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+///   p <- p - lr m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+/// Throws std::invalid_argument for lr <= 0, betas outside [0, 1), eps <= 0 or wd < 0.
+template <class T>
+class Adam {
+public:
+    explicit Adam(T lr = T(1e-3), T beta1 = T(0.9), T beta2 = T(0.999), T eps = T(1e-8), T weight_decay = T(0))
+        : lr_(lr), b1_(beta1), b2_(beta2), eps_(eps), wd_(weight_decay)
+    {
+        detail::check_rate("Adam", "learning rate", lr, T(0), T(INFINITY), true);
+        detail::check_rate("Adam", "beta1", beta1, T(0), T(1), false);
+        detail::check_rate("Adam", "beta2", beta2, T(0), T(1), false);
+        detail::check_rate("Adam", "eps", eps, T(0), T(INFINITY), true);
+        detail::check_rate("Adam", "weight decay", weight_decay, T(0), T(INFINITY), false);
+    }
+
+    template <class Net>
+    void step(Net& net)
+    {
+        ++t_;
+        const T lr = lr_, b1 = b1_, b2 = b2_, eps = eps_, wd = wd_;
+        const T c1 = T(1) - static_cast<T>(std::pow(static_cast<double>(b1), t_));
+        const T c2 = T(1) - static_cast<T>(std::pow(static_cast<double>(b2), t_));
+        state_.each(net, wd > T(0) ? "AdamW" : "Adam", [&](T* p, const T* g, std::size_t n, T* m, T* v) {
+            for (std::size_t i = 0; i < n; ++i) {
+                if (wd > T(0))
+                    p[i] -= lr * wd * p[i];
+                m[i] = b1 * m[i] + (T(1) - b1) * g[i];
+                v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
+                p[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
+            }
+        });
+    }
+
+    long steps() const noexcept { return t_; }
+    T learning_rate() const noexcept { return lr_; }
+    void set_learning_rate(T lr) { lr_ = lr; }
+
+private:
+    T lr_, b1_, b2_, eps_, wd_;
+    long t_ = 0;
+    detail::optimizer_state<T, 2> state_;
+};
+
+} // namespace mininn

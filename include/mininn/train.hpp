@@ -1,0 +1,289 @@
+// mininn: fit(), a training loop with mini-batches, validation, callbacks and early stopping.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <xtensor/xarray.hpp>
+
+#include "data.hpp"
+#include "detail/kernels.hpp"
+#include "errors.hpp"
+#include "random.hpp"
+#include "tensor.hpp"
+
+namespace mininn {
+
+/// What one epoch measured. Validation figures are NaN without a validation set.
+struct EpochLog {
+    std::size_t epoch = 0;
+    double loss = 0, accuracy = 0;
+    double val_loss = std::numeric_limits<double>::quiet_NaN();
+    double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+    double seconds = 0;
+};
+
+struct BatchLog {
+    std::size_t epoch = 0, batch = 0, batches = 0;
+    double loss = 0;
+};
+
+struct History {
+    std::vector<EpochLog> epochs;
+    bool stopped_early = false;       ///< by early stopping or a callback
+    std::size_t best_epoch = 0;       ///< the epoch early stopping judged best (restored if asked)
+    std::string stop_reason;
+};
+
+struct FitOptions {
+    std::size_t epochs = 1;
+    std::size_t batch_size = 32;      ///< 0 or >= n: full batch
+    bool shuffle = true;              ///< reshuffle the training samples every epoch
+    std::uint64_t seed = 0;           ///< for the shuffles and the validation split
+    double validation_split = 0;      ///< fraction of the samples held out (ignored with a validation set)
+    std::size_t patience = 0;         ///< early stopping after this many epochs without improvement (0: off)
+    double min_delta = 0;             ///< an improvement must exceed this
+    bool restore_best_weights = true; ///< with early stopping, end with the best epoch's weights
+    bool progress = true;             ///< a live progress line, when stdout is a terminal
+    std::function<bool(const BatchLog&)> on_batch_end;  ///< return false to stop training
+    std::function<bool(const EpochLog&)> on_epoch_end;  ///< return false to stop training
+};
+
+namespace detail {
+
+// Counts columns of out [K, n] whose largest entry is at row y[j]; best/arg are workspaces.
+template <class T>
+std::size_t count_correct(const matrix<T>& out, const label_vector& y, vector<T>& best, label_vector& arg)
+{
+    const std::size_t K = out.shape()[0], n = out.shape()[1];
+    ensure_shape(best, n);
+    ensure_shape(arg, n);
+    std::copy_n(out.data(), n, best.data());
+    std::fill(arg.begin(), arg.end(), std::size_t(0));
+    for (std::size_t i = 1; i < K; ++i) {
+        const T* row = out.data() + i * n;
+        for (std::size_t j = 0; j < n; ++j)
+            if (row[j] > best(j)) {
+                best(j) = row[j];
+                arg(j) = i;
+            }
+    }
+    std::size_t correct = 0;
+    for (std::size_t j = 0; j < n; ++j)
+        correct += arg(j) == y(j);
+    return correct;
+}
+
+// Throws numeric_error naming the first parameter gradient that holds NaN or inf.
+template <class Net>
+void check_gradients_finite(Net& net, std::size_t epoch, std::size_t batch)
+{
+    net.visit_named_parameters([&](std::size_t layer, const std::string& name, const char* role, auto&, auto& g) {
+        if (!all_finite(g.data(), g.size()))
+            throw numeric_error(cat("epoch ", epoch, ", batch ", batch, ": the gradient of ", role, " in layer ",
+                                    layer, " (", name, ") contains NaN or inf; try a smaller learning rate"));
+    });
+}
+
+} // namespace detail
+
+/// Loss and accuracy of net on X [in, n] with labels y [n], evaluated in chunks of
+/// batch_size columns (0: all at once). Throws as the loss does.
+template <class Net, class Loss>
+std::pair<double, double> evaluate(Net& net, const Loss& loss, const matrix<typename Net::value_type>& X,
+                                   const label_vector& y, std::size_t batch_size = 0)
+{
+    using T = typename Net::value_type;
+    const std::size_t n = X.shape()[1];
+    if (y.size() != n)
+        throw shape_error(detail::cat("evaluate: ", y.size(), " labels for ", n, " samples (samples are columns)"));
+    if (batch_size == 0 || batch_size >= n) {
+        const double l = net.loss_value(loss, X, y);
+        vector<T> best;
+        label_vector arg;
+        return {l, static_cast<double>(detail::count_correct(net.output(), y, best, arg)) / static_cast<double>(n)};
+    }
+    matrix<T> Xb;
+    label_vector yb, arg;
+    vector<T> best;
+    double total = 0;
+    std::size_t correct = 0;
+    for (std::size_t first = 0; first < n; first += batch_size) {
+        const std::size_t count = std::min(batch_size, n - first);
+        copy_columns_into(X, first, count, Xb);
+        copy_labels_into(y, first, count, yb);
+        total += static_cast<double>(net.loss_value(loss, Xb, yb)) * static_cast<double>(count);
+        correct += detail::count_correct(net.output(), yb, best, arg);
+    }
+    return {total / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n)};
+}
+
+/// Trains net on X [in, n] with class labels y [n] for options.epochs epochs of shuffled
+/// mini-batches, one optimizer step per batch, and returns the history. With a validation
+/// set (X_val [in, n_val], y_val) or a validation_split, each epoch is also evaluated on it,
+/// and early stopping (patience > 0) watches the validation loss (else the training loss).
+///
+/// Throws shape_error for mismatched sizes or a split that leaves no training or validation
+/// sample, numeric_error naming the epoch, batch and tensor when a loss or gradient becomes
+/// NaN or inf, and whatever the network and loss throw.
+template <class Net, class Loss, class Opt>
+History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X, const label_vector& y,
+            const FitOptions& options, const matrix<typename Net::value_type>* X_val = nullptr,
+            const label_vector* y_val = nullptr)
+{
+    using T = typename Net::value_type;
+    using clock = std::chrono::steady_clock;
+    if (y.size() != X.shape()[1])
+        throw shape_error(detail::cat("fit: ", y.size(), " labels for ", X.shape()[1], " samples (samples are columns)"));
+    if ((X_val == nullptr) != (y_val == nullptr))
+        throw std::invalid_argument("fit: give both X_val and y_val, or neither");
+    if (!(options.validation_split >= 0 && options.validation_split < 1))
+        throw std::invalid_argument(detail::cat("fit: validation_split must be in [0, 1), got ", options.validation_split));
+
+    Rng rng(options.seed);
+    // The training and validation sets: views of the caller's data where possible.
+    matrix<T> X_train_own, X_hold;
+    label_vector y_train_own, y_hold;
+    const matrix<T>* Xt = &X;
+    const label_vector* yt = &y;
+    if (X_val == nullptr && options.validation_split > 0) {
+        const std::size_t n = X.shape()[1];
+        const auto hold = static_cast<std::size_t>(std::floor(options.validation_split * static_cast<double>(n)));
+        if (hold == 0 || hold == n)
+            throw shape_error(detail::cat("fit: validation_split ", options.validation_split, " of ", n,
+                                          " samples leaves no ", hold == 0 ? "validation" : "training", " sample"));
+        const auto perm = permutation(n, rng);
+        const std::vector<std::size_t> train_idx(perm.begin(), perm.end() - static_cast<std::ptrdiff_t>(hold));
+        const std::vector<std::size_t> hold_idx(perm.end() - static_cast<std::ptrdiff_t>(hold), perm.end());
+        X_train_own = take_columns(X, train_idx);
+        y_train_own = take(y, train_idx);
+        X_hold = take_columns(X, hold_idx);
+        y_hold = take(y, hold_idx);
+        Xt = &X_train_own;
+        yt = &y_train_own;
+        X_val = &X_hold;
+        y_val = &y_hold;
+    }
+    if (X_val != nullptr && (X_val->shape()[0] != X.shape()[0] || y_val->size() != X_val->shape()[1]))
+        throw shape_error(detail::cat("fit: validation set ", detail::shape_str(X_val->shape()), " with ",
+                                      y_val->size(), " labels does not match training inputs ",
+                                      detail::shape_str(X.shape())));
+
+    const std::size_t n = Xt->shape()[1];
+    const std::size_t batch = options.batch_size == 0 || options.batch_size >= n ? n : options.batch_size;
+    const std::size_t batches = (n + batch - 1) / batch;
+    const bool full = batch == n;
+    const bool show = options.progress && ::isatty(STDOUT_FILENO);
+
+    matrix<T> Xs, Xb;
+    label_vector ys, yb, arg;
+    vector<T> best_col;
+    History history;
+    std::vector<xt::xarray<T>> best_params;
+    double best = std::numeric_limits<double>::infinity();
+    std::size_t since_best = 0;
+    const auto t_start = clock::now();
+
+    for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+        const auto t0 = clock::now();
+        const matrix<T>* source = Xt;
+        const label_vector* labels = yt;
+        if (options.shuffle && !full) {
+            const auto perm = permutation(n, rng);
+            permute_columns_into(*Xt, perm, Xs);
+            permute_into(*yt, perm, ys);
+            source = &Xs;
+            labels = &ys;
+        }
+        double total = 0;
+        std::size_t correct = 0;
+        bool stop = false;
+        for (std::size_t b = 0; b < batches && !stop; ++b) {
+            const std::size_t first = b * batch, count = std::min(batch, n - first);
+            const matrix<T>* xb = source;
+            const label_vector* ybp = labels;
+            if (!full) {
+                copy_columns_into(*source, first, count, Xb);
+                copy_labels_into(*labels, first, count, yb);
+                xb = &Xb;
+                ybp = &yb;
+            }
+            double l;
+            try {
+                l = static_cast<double>(net.compute_gradients(loss, *xb, *ybp));
+            } catch (const numeric_error& e) {
+                throw numeric_error(detail::cat("epoch ", epoch, ", batch ", b, ": ", e.what()));
+            }
+            detail::check_gradients_finite(net, epoch, b);
+            correct += detail::count_correct(net.output(), *ybp, best_col, arg);
+            opt.step(net);
+            total += l * static_cast<double>(count);
+            if (options.on_batch_end && !options.on_batch_end(BatchLog{epoch, b, batches, l})) {
+                stop = true;
+                history.stopped_early = true;
+                history.stop_reason = detail::cat("stopped by the batch callback in epoch ", epoch, ", batch ", b);
+            }
+            if (show) {
+                const double el = std::chrono::duration<double>(clock::now() - t_start).count();
+                const double done = static_cast<double>(epoch * batches + b + 1);
+                const double eta = el / done * (static_cast<double>(options.epochs * batches) - done);
+                std::printf("\r\033[Kepoch %zu/%zu  batch %zu/%zu  loss %.4f  ETA %.1f s", epoch + 1, options.epochs,
+                            b + 1, batches, l, eta);
+                std::fflush(stdout);
+            }
+        }
+        if (show)
+            std::printf("\r\033[K");
+
+        EpochLog log;
+        log.epoch = epoch;
+        log.loss = total / static_cast<double>(n);
+        log.accuracy = static_cast<double>(correct) / static_cast<double>(n);
+        if (X_val != nullptr) {
+            const auto [vl, va] = evaluate(net, loss, *X_val, *y_val, full ? 0 : batch);
+            log.val_loss = vl;
+            log.val_accuracy = va;
+        }
+        log.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+        history.epochs.push_back(log);
+        if (stop)
+            break;
+        if (options.on_epoch_end && !options.on_epoch_end(log)) {
+            history.stopped_early = true;
+            history.stop_reason = detail::cat("stopped by the epoch callback after epoch ", epoch);
+            break;
+        }
+        if (options.patience > 0) {
+            const double watched = X_val != nullptr ? log.val_loss : log.loss;
+            if (watched < best - options.min_delta) {
+                best = watched;
+                since_best = 0;
+                history.best_epoch = epoch;
+                if (options.restore_best_weights) {
+                    best_params.clear();
+                    net.visit_parameters([&](auto& p, auto&) { best_params.emplace_back(p); });
+                }
+            } else if (++since_best >= options.patience) {
+                history.stopped_early = true;
+                history.stop_reason = detail::cat("early stopping after epoch ", epoch, ": no improvement for ",
+                                                  options.patience, " epochs; best epoch ", history.best_epoch);
+                break;
+            }
+        }
+    }
+    if (options.patience > 0 && options.restore_best_weights && !best_params.empty()) {
+        std::size_t k = 0;
+        net.visit_parameters([&](auto& p, auto&) { xt::noalias(p) = best_params[k++]; });
+    }
+    return history;
+}
+
+} // namespace mininn

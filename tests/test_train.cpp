@@ -1,0 +1,191 @@
+#include <cmath>
+#include <limits>
+
+#include "helpers.hpp"
+
+using namespace mininn;
+
+namespace {
+// Three well-separated blobs in 2-D, samples as columns.
+struct Blobs {
+    matrix<double> X;
+    label_vector y;
+};
+Blobs blobs(std::size_t n, std::uint64_t seed)
+{
+    Rng rng(seed);
+    Blobs b{matrix<double>({2, n}), label_vector(xt::zeros<std::size_t>({n}))};
+    const double cx[3] = {-3, 3, 0}, cy[3] = {-2, -2, 3};
+    for (std::size_t j = 0; j < n; ++j) {
+        b.y(j) = j % 3;
+        b.X(0, j) = cx[b.y(j)] + 0.5 * rng.normal();
+        b.X(1, j) = cy[b.y(j)] + 0.5 * rng.normal();
+    }
+    return b;
+}
+auto small_net(std::uint64_t seed)
+{
+    Rng rng(seed);
+    return Network{Dense<double>(2, 8, init::xavier, rng), Tanh{}, Dense<double>(8, 3, init::xavier, rng), Softmax{}};
+}
+FitOptions quiet(std::size_t epochs, std::size_t batch)
+{
+    FitOptions o;
+    o.epochs = epochs;
+    o.batch_size = batch;
+    o.progress = false;
+    o.seed = 5;
+    return o;
+}
+} // namespace
+
+TEST_CASE("fit with shuffled mini-batches learns a separable problem")
+{
+    const auto d = blobs(300, 1);
+    auto net = small_net(2);
+    Momentum<double> opt(0.05, 0.9);
+    const History h = fit(net, CrossEntropy{}, opt, d.X, d.y, quiet(20, 16));
+    REQUIRE(h.epochs.size() == 20);
+    CHECK(h.epochs.back().loss < 0.2 * h.epochs.front().loss);
+    CHECK(h.epochs.back().accuracy == 1.0);
+    CHECK(std::isnan(h.epochs.back().val_loss));
+    CHECK(h.epochs.back().seconds > 0);
+    CHECK_FALSE(h.stopped_early);
+    const auto [loss, acc] = evaluate(net, CrossEntropy{}, d.X, d.y);
+    CHECK(acc == 1.0);
+    CHECK(loss < 0.1);
+}
+
+TEST_CASE("full batch (batch_size 0) equals plain gradient descent steps")
+{
+    const auto d = blobs(90, 3);
+    auto a = small_net(4), b = small_net(4);
+    GD<double> ga(0.5), gb(0.5);
+    fit(a, CrossEntropy{}, ga, d.X, d.y, quiet(5, 0));
+    for (int i = 0; i < 5; ++i) {
+        b.compute_gradients(CrossEntropy{}, d.X, d.y);
+        gb.step(b);
+    }
+    CHECK(a.layer<0>().weights() == b.layer<0>().weights());
+    CHECK(a.layer<2>().bias() == b.layer<2>().bias());
+}
+
+TEST_CASE("validation split and separate validation sets are evaluated every epoch")
+{
+    const auto d = blobs(300, 5);
+    auto net = small_net(6);
+    Adam<double> opt(0.01);
+    FitOptions o = quiet(5, 32);
+    o.validation_split = 0.2;
+    const History h = fit(net, CrossEntropy{}, opt, d.X, d.y, o);
+    for (const auto& e : h.epochs) {
+        CHECK(std::isfinite(e.val_loss));
+        CHECK(e.val_accuracy >= 0.0);
+    }
+    CHECK(h.epochs.back().val_accuracy > 0.9);
+
+    const auto v = blobs(60, 7);
+    auto net2 = small_net(6);
+    Adam<double> opt2(0.01);
+    const History h2 = fit(net2, CrossEntropy{}, opt2, d.X, d.y, quiet(3, 32), &v.X, &v.y);
+    const auto [vl, va] = evaluate(net2, CrossEntropy{}, v.X, v.y);
+    CHECK(h2.epochs.back().val_loss == doctest::Approx(vl));
+    CHECK(h2.epochs.back().val_accuracy == doctest::Approx(va));
+}
+
+TEST_CASE("early stopping stops after `patience` epochs and restores the best weights")
+{
+    const auto d = blobs(120, 8);
+    auto net = small_net(9);
+    GD<double> opt(0.1);
+    FitOptions o = quiet(50, 16);
+    o.patience = 2;
+    o.min_delta = 1e9; // nothing after the first epoch counts as an improvement
+    xt::xarray<double> after_first;
+    o.on_epoch_end = [&](const EpochLog& e) {
+        if (e.epoch == 0)
+            after_first = net.layer<0>().weights();
+        return true;
+    };
+    const History h = fit(net, CrossEntropy{}, opt, d.X, d.y, o);
+    CHECK(h.epochs.size() == 3);
+    CHECK(h.stopped_early);
+    CHECK(h.best_epoch == 0);
+    CHECK_MESSAGE_CONTAINS(h.stop_reason, "early stopping after epoch 2");
+    CHECK(xt::xarray<double>(net.layer<0>().weights()) == after_first);
+}
+
+TEST_CASE("callbacks can stop training")
+{
+    const auto d = blobs(120, 10);
+    auto net = small_net(11);
+    GD<double> opt(0.1);
+    FitOptions o = quiet(10, 16);
+    std::size_t seen = 0;
+    o.on_batch_end = [&](const BatchLog& b) {
+        ++seen;
+        CHECK(b.batches == 8);
+        CHECK(std::isfinite(b.loss));
+        return b.batch < 3;
+    };
+    const History h = fit(net, CrossEntropy{}, opt, d.X, d.y, o);
+    CHECK(seen == 4);
+    CHECK(h.epochs.size() == 1);
+    CHECK(h.stopped_early);
+
+    auto net2 = small_net(11);
+    FitOptions o2 = quiet(10, 16);
+    o2.on_epoch_end = [](const EpochLog& e) { return e.epoch < 1; };
+    CHECK(fit(net2, CrossEntropy{}, opt, d.X, d.y, o2).epochs.size() == 2);
+}
+
+TEST_CASE("the same seed gives the same history")
+{
+    const auto d = blobs(150, 12);
+    auto run = [&] {
+        auto net = small_net(13);
+        Adam<double> opt(0.01);
+        return fit(net, CrossEntropy{}, opt, d.X, d.y, quiet(4, 10));
+    };
+    const auto a = run(), b = run();
+    for (std::size_t e = 0; e < 4; ++e)
+        CHECK(a.epochs[e].loss == b.epochs[e].loss);
+}
+
+TEST_CASE("NaN guard names the epoch, the batch and the tensor")
+{
+    auto d = blobs(64, 14);
+    d.X(0, 5) = std::numeric_limits<double>::quiet_NaN();
+    auto net = small_net(15);
+    GD<double> opt(0.1);
+    const auto msg = test::message_of<numeric_error>([&] { fit(net, CrossEntropy{}, opt, d.X, d.y, quiet(1, 16)); });
+    CHECK_MESSAGE_CONTAINS(msg, "epoch 0, batch ");
+    CHECK_MESSAGE_CONTAINS(msg, "CrossEntropy: the loss is nan");
+
+    auto net2 = small_net(16);
+    const auto clean = blobs(64, 14);
+    net2.compute_gradients(CrossEntropy{}, clean.X, clean.y);
+    net2.visit_named_parameters([](std::size_t layer, const std::string&, const char* role, auto&, auto& g) {
+        if (layer == 2 && std::string(role) == "b")
+            g(1) = std::numeric_limits<double>::infinity();
+    });
+    const auto msg2 = test::message_of<numeric_error>([&] { detail::check_gradients_finite(net2, 3, 7); });
+    CHECK(msg2 == "epoch 3, batch 7: the gradient of b in layer 2 (Dense 8→3) contains NaN or inf; try a smaller "
+                  "learning rate");
+}
+
+TEST_CASE("fit reports mismatched inputs")
+{
+    const auto d = blobs(30, 17);
+    auto net = small_net(18);
+    GD<double> opt(0.1);
+    auto msg = test::message_of<shape_error>(
+        [&] { fit(net, CrossEntropy{}, opt, d.X, label_vector{0, 1}, quiet(1, 8)); });
+    CHECK(msg == "fit: 2 labels for 30 samples (samples are columns)");
+    FitOptions o = quiet(1, 8);
+    o.validation_split = 0.01;
+    msg = test::message_of<shape_error>([&] { fit(net, CrossEntropy{}, opt, d.X, d.y, o); });
+    CHECK(msg == "fit: validation_split 0.01 of 30 samples leaves no validation sample");
+    o.validation_split = 1.5;
+    CHECK_THROWS_AS(fit(net, CrossEntropy{}, opt, d.X, d.y, o), std::invalid_argument);
+}
