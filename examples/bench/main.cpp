@@ -23,16 +23,26 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 template <class F>
+double elapsed_ms(F&& f)
+{
+    const auto t0 = clock_type::now();
+    f();
+    return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+}
+
+double median(std::vector<double> t)
+{
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+
+template <class F>
 double median_ms(int reps, F&& f)
 {
     std::vector<double> t;
-    for (int r = 0; r < reps; ++r) {
-        const auto t0 = clock_type::now();
-        f();
-        t.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
-    }
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
+    for (int r = 0; r < reps; ++r)
+        t.push_back(elapsed_ms(f));
+    return median(t);
 }
 
 template <class T>
@@ -61,7 +71,6 @@ FullBatch full_batch(const matrix<T>& X, const label_vector& y, int reps)
     };
     step(); // sizes every buffer
     step();
-    const double step_ms = median_ms(reps, step);
     const long allocs = alloc_counter::allocations_during([&] {
         for (int i = 0; i < 3; ++i)
             step();
@@ -81,7 +90,13 @@ FullBatch full_batch(const matrix<T>& X, const label_vector& y, int reps)
         xt::blas::gemm(A1, X, dW1, false, true);  // dW1 = dZ1 X^T
     };
     gemms();
-    const double floor_ms = median_ms(reps, gemms);
+    // Alternate the two so that both see the same machine: its load drifts over seconds.
+    std::vector<double> steps, floors;
+    for (int r = 0; r < reps; ++r) {
+        steps.push_back(elapsed_ms(step));
+        floors.push_back(elapsed_ms(gemms));
+    }
+    const double step_ms = median(steps), floor_ms = median(floors);
     return {step_ms, floor_ms, allocs / 3};
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -30,6 +31,11 @@ struct Options {
     std::string predictions, history;
     int digits = 2;
     bool quiet = false;
+    int epochs = 0; // > 0: shuffled mini-batch epochs instead of full-batch iterations
+    std::size_t batch_size = 128;
+    std::string optimizer = "gd";
+    std::string activation = "sigmoid";
+    std::string preset;
 };
 
 std::string default_data_dir()
@@ -88,18 +94,28 @@ std::string confusion_text(const xt::xtensor<std::size_t, 2>& C)
     return os.str();
 }
 
-template <class T>
-int run(const Options& opt)
+// Steps any optimizer through one type, so each network type is compiled once.
+template <class Net>
+struct AnyOptimizer {
+    std::function<void(Net&)> fn;
+    void step(Net& net) { fn(net); }
+};
+
+template <class Net, class T>
+AnyOptimizer<Net> make_optimizer(const Options& opt)
+{
+    const T lr = static_cast<T>(opt.lr);
+    if (opt.optimizer == "momentum")
+        return {[o = mininn::Momentum<T>(lr, T(0.9))](Net& n) mutable { o.step(n); }};
+    if (opt.optimizer == "adam")
+        return {[o = mininn::Adam<T>(lr)](Net& n) mutable { o.step(n); }};
+    return {[o = mininn::GD<T>(lr)](Net& n) mutable { o.step(n); }};
+}
+
+template <class T, template <class> class Act>
+int train(const Options& opt, mininn::MnistData<T>& data)
 {
     using namespace mininn;
-    const auto t_load = clock_type::now();
-    MnistData<T> data = load_mnist<T>(opt.data);
-    if (const std::string warning = blas_warning(); !warning.empty())
-        std::fprintf(stderr, "mnist: warning: %s\n", warning.c_str());
-    if (!opt.quiet)
-        std::printf("Loaded MNIST from %s: %zu training and %zu test images (%.1f s)\n", opt.data.c_str(),
-                    data.train_images.shape()[1], data.test_images.shape()[1], seconds_since(t_load));
-
     // The seed shuffles the training set, then draws the weights; both come from one seeded stream.
     Rng rng(opt.seed);
     const auto order = permutation(data.train_images.shape()[1], rng);
@@ -109,7 +125,7 @@ int run(const Options& opt)
 
     const std::size_t d = X.shape()[0];
     auto make = [&](auto init) {
-        return Network{Dense<T>(d, opt.hidden, init, rng), Sigmoid{}, Dense<T>(opt.hidden, 10, init, rng), Softmax{}};
+        return Network{Dense<T>(d, opt.hidden, init, rng), Act<T>{}, Dense<T>(opt.hidden, 10, init, rng), Softmax{}};
     };
     auto net = [&] {
         if (opt.init == "xavier")
@@ -118,41 +134,69 @@ int run(const Options& opt)
             return make(init::he);
         return make(init::normal);
     }();
-    GD<T> gd(static_cast<T>(opt.lr));
+    using Net = decltype(net);
+    AnyOptimizer<Net> optimizer = make_optimizer<Net, T>(opt);
     const CrossEntropy loss;
 
-    if (!opt.quiet)
-        std::printf("Training %zu-%zu-10 (%s, init %s) for %d full-batch iterations, lr %g, seed %llu\n"
-                    "BLAS: %s, %d threads\n",
-                    d, opt.hidden, opt.dtype.c_str(), opt.init.c_str(), opt.iterations, opt.lr,
-                    static_cast<unsigned long long>(opt.seed), blas_info().config.c_str(), blas_info().threads);
+    const bool minibatch = opt.epochs > 0;
+    if (!opt.quiet) {
+        std::printf("Training %zu-%zu-10 (%s, %s, init %s, %s lr %g, seed %llu) ", d, opt.hidden, opt.dtype.c_str(),
+                    opt.activation.c_str(), opt.init.c_str(), opt.optimizer.c_str(), opt.lr,
+                    static_cast<unsigned long long>(opt.seed));
+        if (minibatch)
+            std::printf("for %d epochs of batch %zu\n", opt.epochs, opt.batch_size);
+        else
+            std::printf("for %d full-batch iterations\n", opt.iterations);
+        std::printf("BLAS: %s, %d threads\n", blas_info().config.c_str(), blas_info().threads);
+    }
     std::ostringstream history;
-    history << "iteration,cost,elapsed_s\n";
-    Progress progress(!opt.quiet);
     const auto t0 = clock_type::now();
-    for (int it = 0; it < opt.iterations; ++it) {
-        T cost;
-        try {
-            cost = net.compute_gradients(loss, X, y);
-        } catch (const numeric_error& e) {
-            progress.clear();
-            throw numeric_error(detail::cat("iteration ", it, ": ", e.what(), " (try a smaller --lr)"));
+    if (minibatch) {
+        history << "epoch,loss,accuracy,elapsed_s\n";
+        FitOptions fo;
+        fo.epochs = static_cast<std::size_t>(opt.epochs);
+        fo.batch_size = opt.batch_size;
+        fo.seed = opt.seed;
+        fo.progress = !opt.quiet;
+        fo.on_epoch_end = [&](const EpochLog& e) {
+            history << e.epoch << ',' << e.loss << ',' << e.accuracy << ',' << seconds_since(t0) << '\n';
+            if (!opt.quiet)
+                std::printf("Epoch %zu loss: %.5f  accuracy: %.4f  (%.2f s)\n", e.epoch, e.loss, e.accuracy,
+                            e.seconds);
+            return true;
+        };
+        fit(net, loss, optimizer, X, y, fo);
+    } else {
+        history << "iteration,cost,elapsed_s\n";
+        Progress progress(!opt.quiet);
+        for (int it = 0; it < opt.iterations; ++it) {
+            T cost;
+            try {
+                cost = net.compute_gradients(loss, X, y);
+            } catch (const numeric_error& e) {
+                progress.clear();
+                throw numeric_error(detail::cat("iteration ", it, ": ", e.what(), " (try a smaller --lr)"));
+            }
+            const double elapsed = seconds_since(t0);
+            history << it << ',' << cost << ',' << elapsed << '\n';
+            if (opt.log_every > 0 && it % opt.log_every == 0 && !opt.quiet) {
+                progress.clear();
+                std::printf("Epoch %d cost: %.5f\n", it, static_cast<double>(cost));
+            }
+            progress.update(it + 1, opt.iterations, cost, elapsed);
+            optimizer.step(net);
         }
-        const double elapsed = seconds_since(t0);
-        history << it << ',' << cost << ',' << elapsed << '\n';
-        if (opt.log_every > 0 && it % opt.log_every == 0 && !opt.quiet) {
-            progress.clear();
-            std::printf("Epoch %d cost: %.5f\n", it, static_cast<double>(cost));
-        }
-        progress.update(it + 1, opt.iterations, cost, elapsed);
-        gd.step(net);
+        progress.clear();
     }
     const double train_s = seconds_since(t0);
-    progress.clear();
-    const T final_cost = net.loss_value(loss, X, y);
-    std::printf("Final cost: %.5f\n", static_cast<double>(final_cost));
-    std::printf("Training time: %.1f s (%.1f ms per iteration)\n", train_s,
-                1000.0 * train_s / std::max(1, opt.iterations));
+    const auto [final_cost, train_acc] = evaluate(net, loss, X, y, minibatch ? 10000 : 0);
+    std::printf("Final cost: %.5f\n", final_cost);
+    if (minibatch)
+        std::printf("Training time: %.2f s (%.3f s per epoch), training accuracy %.4f\n", train_s,
+                    train_s / opt.epochs, train_acc);
+    else
+        std::printf("Training time: %.1f s (%.1f ms per iteration)\n", train_s,
+                    1000.0 * train_s / std::max(1, opt.iterations));
 
     const label_vector pred = net.predict(data.test_images);
     const double acc = accuracy(data.test_labels, pred);
@@ -170,6 +214,24 @@ int run(const Options& opt)
         write_file_atomic(opt.predictions, csv.str());
     }
     return 0;
+}
+
+template <class T>
+int run(const Options& opt)
+{
+    using namespace mininn;
+    const auto t_load = clock_type::now();
+    MnistData<T> data = load_mnist<T>(opt.data);
+    if (const std::string warning = blas_warning(); !warning.empty())
+        std::fprintf(stderr, "mnist: warning: %s\n", warning.c_str());
+    if (!opt.quiet)
+        std::printf("Loaded MNIST from %s: %zu training and %zu test images (%.1f s)\n", opt.data.c_str(),
+                    data.train_images.shape()[1], data.test_images.shape()[1], seconds_since(t_load));
+    if (opt.activation == "relu")
+        return train<T, ReLU>(opt, data);
+    if (opt.activation == "tanh")
+        return train<T, Tanh>(opt, data);
+    return train<T, Sigmoid>(opt, data);
 }
 
 } // namespace
@@ -196,10 +258,36 @@ int main(int argc, char** argv)
     app.add_option("--digits", opt.digits, "digits in the classification report")->capture_default_str()
         ->check(CLI::Range(1, 10));
     app.add_flag("--quiet", opt.quiet, "print only the final results");
+    app.add_option("--epochs", opt.epochs, "train for N shuffled mini-batch epochs instead of --iterations")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--batch-size", opt.batch_size, "mini-batch size with --epochs (0: full batch)")
+        ->capture_default_str();
+    app.add_option("--optimizer", opt.optimizer, "gd, momentum (0.9) or adam")->capture_default_str()
+        ->check(CLI::IsMember({"gd", "momentum", "adam"}));
+    app.add_option("--activation", opt.activation, "hidden activation")->capture_default_str()
+        ->check(CLI::IsMember({"sigmoid", "relu", "tanh"}));
+    app.add_option("--preset", opt.preset,
+                   "fast: ReLU, He init, Adam, mini-batches; reaches 97 % in a few seconds (explicit options win)")
+        ->check(CLI::IsMember({"fast"}));
     bool blas_advice = false;
     app.add_flag("--blas-advice", blas_advice,
                  "print the OPENBLAS_CORETYPE this CPU needs for fast GEMMs (empty if none) and exit");
     CLI11_PARSE(app, argc, argv);
+    if (opt.preset == "fast") {
+        const auto unset = [&](const char* name) { return app.count(name) == 0; };
+        if (unset("--activation"))
+            opt.activation = "relu";
+        if (unset("--init"))
+            opt.init = "he";
+        if (unset("--optimizer"))
+            opt.optimizer = "adam";
+        if (unset("--lr"))
+            opt.lr = 2e-3;
+        if (unset("--epochs"))
+            opt.epochs = 6;
+        if (unset("--batch-size"))
+            opt.batch_size = 64;
+    }
     if (blas_advice) {
         std::printf("%s\n", mininn::suggested_coretype().c_str());
         return 0;

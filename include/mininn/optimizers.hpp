@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "detail/kernels.hpp"
 #include "errors.hpp"
 
 namespace mininn {
@@ -88,10 +89,13 @@ public:
         const T lr = lr_, mu = mu_;
         const bool nesterov = nesterov_;
         state_.each(net, "Momentum", [&](T* p, const T* g, std::size_t n, T* v) {
-            for (std::size_t i = 0; i < n; ++i) {
-                v[i] = mu * v[i] + g[i];
-                p[i] -= lr * (nesterov ? g[i] + mu * v[i] : v[i]);
-            }
+            detail::update(
+                n,
+                [&](auto gi, auto& pi, auto& vi) {
+                    vi = mu * vi + gi;
+                    pi = pi - lr * (nesterov ? gi + mu * vi : vi);
+                },
+                g, p, v);
         });
     }
 
@@ -129,14 +133,16 @@ public:
         const T lr = lr_, b1 = b1_, b2 = b2_, eps = eps_, wd = wd_;
         const T c1 = T(1) - static_cast<T>(std::pow(static_cast<double>(b1), t_));
         const T c2 = T(1) - static_cast<T>(std::pow(static_cast<double>(b2), t_));
+        const T decay = T(1) - lr * wd;
         state_.each(net, wd > T(0) ? "AdamW" : "Adam", [&](T* p, const T* g, std::size_t n, T* m, T* v) {
-            for (std::size_t i = 0; i < n; ++i) {
-                if (wd > T(0))
-                    p[i] -= lr * wd * p[i];
-                m[i] = b1 * m[i] + (T(1) - b1) * g[i];
-                v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
-                p[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
-            }
+            detail::update(
+                n,
+                [&](auto gi, auto& pi, auto& mi, auto& vi) {
+                    mi = b1 * mi + (T(1) - b1) * gi;
+                    vi = b2 * vi + (T(1) - b2) * gi * gi;
+                    pi = decay * pi - lr * (mi / c1) / (xsimd::sqrt(vi / c2) + eps);
+                },
+                g, p, m, v);
         });
     }
 

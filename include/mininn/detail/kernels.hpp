@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <tuple>
 
 #include <xsimd/xsimd.hpp>
 
@@ -72,6 +73,22 @@ void map(const T* x1, const T* x2, const T* x3, T* y, std::size_t n, F f)
             .store_unaligned(y + j);
     for (; j < n; ++j)
         y[j] = f(x1[j], x2[j], x3[j]);
+}
+
+/// f(g[j], a[j], b[j]...) for j < n, where f updates the state values it is given by
+/// reference (a batch or a scalar): the loop of an optimizer over one parameter tensor.
+template <class T, class F, class... S>
+void update(std::size_t n, F f, const T* g, S*... state)
+{
+    constexpr std::size_t W = batch<T>::size;
+    std::size_t j = 0;
+    for (; j + W <= n; j += W) {
+        auto values = std::make_tuple(batch<T>::load_unaligned(state + j)...);
+        std::apply([&](auto&... v) { f(batch<T>::load_unaligned(g + j), v...); }, values);
+        std::apply([&](auto&... v) { (v.store_unaligned(state + j), ...); }, values);
+    }
+    for (; j < n; ++j)
+        f(g[j], state[j]...);
 }
 
 /// Like map(x1, x2, y, n, f), and also returns the sum of the values written.
