@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(g++ cmake make xtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
-          doctest-dev libcli11-dev zlib1g-dev ca-certificates curl)
+          doctest-dev libcli11-dev zlib1g-dev libzip-dev python3-numpy ca-certificates curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -19,6 +19,19 @@ endmacro()
 _mininn_find(xtensor)
 _mininn_find(xsimd)
 _mininn_find(ZLIB)
+# libzip, found directly: Debian 12's libzip CMake config refers to tool binaries that
+# libzip-dev does not install, and fails when they are absent.
+if(NOT TARGET mininn::libzip)
+  find_path(MININN_LIBZIP_INCLUDE_DIR zip.h)
+  find_library(MININN_LIBZIP_LIBRARY zip)
+  if(NOT MININN_LIBZIP_INCLUDE_DIR OR NOT MININN_LIBZIP_LIBRARY)
+    message(FATAL_ERROR "mininn: libzip was not found (Debian/Ubuntu: apt-get install libzip-dev)")
+  endif()
+  add_library(mininn::libzip INTERFACE IMPORTED)
+  set_target_properties(mininn::libzip PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${MININN_LIBZIP_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "${MININN_LIBZIP_LIBRARY}")
+endif()
 
 set(_mininn_saved_bla_vendor "${BLA_VENDOR}")
 set(BLA_VENDOR OpenBLAS)

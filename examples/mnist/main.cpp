@@ -36,6 +36,7 @@ struct Options {
     std::string optimizer = "gd";
     std::string activation = "sigmoid";
     std::string preset;
+    std::string save, load;
 };
 
 std::string default_data_dir()
@@ -136,6 +137,11 @@ int train(const Options& opt, mininn::MnistData<T>& data)
     }();
     using Net = decltype(net);
     AnyOptimizer<Net> optimizer = make_optimizer<Net, T>(opt);
+    if (!opt.load.empty()) {
+        load(net, opt.load);
+        if (!opt.quiet)
+            std::printf("Loaded weights from %s\n", opt.load.c_str());
+    }
     const CrossEntropy loss;
 
     const bool minibatch = opt.epochs > 0;
@@ -206,6 +212,11 @@ int train(const Options& opt, mininn::MnistData<T>& data)
 
     if (!opt.history.empty())
         write_file_atomic(opt.history, history.str());
+    if (!opt.save.empty()) {
+        save(net, opt.save);
+        if (!opt.quiet)
+            std::printf("Saved the trained weights to %s\n", opt.save.c_str());
+    }
     if (!opt.predictions.empty()) {
         std::ostringstream csv;
         csv << "index,true,predicted\n";
@@ -242,8 +253,8 @@ int main(int argc, char** argv)
     CLI::App app{"mininn MNIST example: the seed's 784-64-10 sigmoid/softmax network, full-batch gradient descent"};
     app.add_option("--data", opt.data, "directory with the four MNIST IDX files, raw or .gz "
                                        "(default: $MININN_MNIST_DIR, else ~/.local/share/mininn/mnist)");
-    app.add_option("--iterations", opt.iterations, "full-batch gradient steps")->capture_default_str()
-        ->check(CLI::PositiveNumber);
+    app.add_option("--iterations", opt.iterations, "full-batch gradient steps (0 with --load: evaluate only)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_option("--lr", opt.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--hidden", opt.hidden, "hidden units")->capture_default_str()->check(CLI::Range(1, 100000));
     app.add_option("--seed", opt.seed, "seed for the shuffle and the initial weights")->capture_default_str();
@@ -266,6 +277,8 @@ int main(int argc, char** argv)
         ->check(CLI::IsMember({"gd", "momentum", "adam"}));
     app.add_option("--activation", opt.activation, "hidden activation")->capture_default_str()
         ->check(CLI::IsMember({"sigmoid", "relu", "tanh"}));
+    app.add_option("--save", opt.save, "save the trained weights to this .npz (numpy.load reads it)");
+    app.add_option("--load", opt.load, "start from weights saved by --save (same --hidden, --activation, --dtype)");
     app.add_option("--preset", opt.preset,
                    "fast: ReLU, He init, Adam, mini-batches; reaches 97 % in a few seconds (explicit options win)")
         ->check(CLI::IsMember({"fast"}));

@@ -25,3 +25,4 @@
 #include "io.hpp"
 #include "idx.hpp"
 #include "mnist.hpp"
+#include "npz.hpp"

@@ -1,0 +1,134 @@
+// save()/load() round trips, the checks load() makes, and numpy reading what save() wrote.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "helpers.hpp"
+
+#ifndef MININN_TEST_DIR
+#error "MININN_TEST_DIR must name the tests directory"
+#endif
+
+using namespace mininn;
+namespace fs = std::filesystem;
+
+namespace {
+template <class T>
+auto model(std::uint64_t seed, std::size_t hidden = 4)
+{
+    Rng rng(seed);
+    return Network{Dense<T>(3, hidden, init::normal, rng), Sigmoid{}, Dense<T>(hidden, 2, init::normal, rng), Softmax{}};
+}
+std::string temp_path(const std::string& name)
+{
+    return (fs::temp_directory_path() / ("mininn_npz_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+template <class Net>
+std::vector<xt::xarray<typename Net::value_type>> params(Net& net)
+{
+    std::vector<xt::xarray<typename Net::value_type>> out;
+    net.visit_parameters([&](auto& p, auto&) { out.emplace_back(p); });
+    return out;
+}
+} // namespace
+
+TEST_CASE_TEMPLATE("save then load restores every parameter exactly", T, float, double)
+{
+    auto a = model<T>(1);
+    a.template layer<0>().bias()(1) = T(0.25);
+    const auto path = temp_path("roundtrip.npz");
+    save(a, path);
+    auto b = model<T>(2);
+    REQUIRE(params(a)[0] != params(b)[0]);
+    load(b, path);
+    const auto pa = params(a), pb = params(b);
+    REQUIRE(pa.size() == 4);
+    for (std::size_t k = 0; k < pa.size(); ++k)
+        CHECK(pa[k] == pb[k]);
+    // no temporary file is left beside the archive
+    std::size_t entries = 0;
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+        entries += e.path().filename().string().rfind("mininn_npz_" + std::to_string(::getpid()) + "_roundtrip", 0) == 0;
+    CHECK(entries == 1);
+    fs::remove(path);
+}
+
+TEST_CASE("numpy.load reads the archive, and its arrays equal mininn's weights")
+{
+    auto net = model<double>(3);
+    const auto path = temp_path("numpy.npz"), out = temp_path("numpy.txt");
+    save(net, path);
+    const std::string cmd =
+        "/usr/bin/python3 " + std::string(MININN_TEST_DIR) + "/npz_dump.py " + path + " > " + out + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(out);
+    std::stringstream text;
+    text << in.rdbuf();
+    REQUIRE_MESSAGE(rc == 0, "python3 with numpy must be installed (Debian: python3-numpy): " << text.str());
+    std::map<std::string, std::vector<std::string>> lines;
+    std::string line;
+    while (std::getline(text, line)) {
+        std::istringstream ls(line);
+        std::string name, word;
+        ls >> name;
+        while (ls >> word)
+            lines[name].push_back(word);
+    }
+    REQUIRE(lines.size() == 5);
+    CHECK(lines["architecture"] == std::vector<std::string>{"bytes", "Dense", "3→4;", "Sigmoid;", "Dense", "4→2;",
+                                                             "Softmax;", "float64"});
+    net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
+        const auto& words = lines[detail::cat("layer", layer, ".", role)];
+        REQUIRE(words.size() == 2 + p.size());
+        CHECK(words[0] == "float64");
+        CHECK(words[1] == (p.dimension() == 2 ? detail::cat(p.shape()[0], "x", p.shape()[1]) : detail::cat(p.shape()[0])));
+        for (std::size_t i = 0; i < p.size(); ++i)
+            CHECK(std::strtod(words[2 + i].c_str(), nullptr) == p.data()[i]);
+    });
+    fs::remove(path);
+    fs::remove(out);
+}
+
+TEST_CASE("load refuses another architecture, scalar type, or a damaged file, and leaves the network as it was")
+{
+    auto net = model<float>(4);
+    const auto path = temp_path("check.npz");
+    save(net, path);
+
+    auto wider = model<float>(5, 6);
+    const auto before = params(wider);
+    auto msg = test::message_of<io_error>([&] { load(wider, path); });
+    CHECK(msg == path + ": the saved architecture 'Dense 3→4; Sigmoid; Dense 4→2; Softmax; float32' does not match "
+                        "the network's 'Dense 3→6; Sigmoid; Dense 6→2; Softmax; float32'");
+    CHECK(params(wider)[0] == before[0]);
+
+    auto as_double = model<double>(4);
+    msg = test::message_of<io_error>([&] { load(as_double, path); });
+    CHECK_MESSAGE_CONTAINS(msg, "does not match the network's 'Dense 3→4; Sigmoid; Dense 4→2; Softmax; float64'");
+
+    msg = test::message_of<io_error>([&] { load(net, path + ".missing"); });
+    CHECK_MESSAGE_CONTAINS(msg, ": cannot open the archive");
+
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto cut = temp_path("cut.npz");
+    std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+    CHECK_THROWS_AS(load(net, cut), io_error);
+    std::string flipped = bytes;
+    for (std::size_t i = 100; i < 140 && i < flipped.size(); ++i)
+        flipped[i] = static_cast<char>(flipped[i] ^ 0x55);
+    const auto bad = temp_path("bad.npz");
+    std::ofstream(bad, std::ios::binary).write(flipped.data(), static_cast<std::streamsize>(flipped.size()));
+    CHECK_THROWS_AS(load(net, bad), io_error);
+    fs::remove(path);
+    fs::remove(cut);
+    fs::remove(bad);
+
+    msg = test::message_of<io_error>([&] { save(net, "/nonexistent-dir/model.npz"); });
+    CHECK_MESSAGE_CONTAINS(msg, "/nonexistent-dir/model.npz: cannot");
+}
