@@ -90,6 +90,28 @@ TEST_CASE("fused softmax + CE gradient (P - Y) / n equals the unfused chain")
     CHECK(xt::allclose(fused, fused_onehot, 0.0, 1e-15));
 }
 
+TEST_CASE_TEMPLATE("the one-sweep value and gradient equal value() and softmax_gradient()", T, float, double)
+{
+    Rng rng(22);
+    Softmax<T> s;
+    const matrix<T> S = s.forward(test::random_matrix<T>(10, 37, rng, 3.0)); // 37: SIMD batches and a tail
+    label_vector y = xt::zeros<std::size_t>({37});
+    for (auto& v : y)
+        v = rng.below(10);
+    CrossEntropy ce;
+    matrix<T> G1, G2, G3;
+    vector<T> work;
+    const T v1 = ce.softmax_value_and_gradient(S, y, G1, work);
+    ce.softmax_gradient(S, y, G2);
+    CHECK(v1 == doctest::Approx(ce.value(S, y)).epsilon(1e-6));
+    CHECK(G1 == G2);
+    const matrix<T> Y = one_hot<T>(y, 10);
+    const T v2 = ce.softmax_value_and_gradient(S, Y, G3, work);
+    CHECK(v2 == doctest::Approx(v1).epsilon(1e-6));
+    CHECK(xt::allclose(G1, G3, 0.0, 1e-7));
+    CHECK_THROWS_AS(ce.softmax_value_and_gradient(S, label_vector{1, 2}, G1, work), shape_error);
+}
+
 TEST_CASE("CrossEntropy errors: labels out of range, sample counts, one-hot shape and sums")
 {
     CrossEntropy ce;
@@ -107,6 +129,28 @@ TEST_CASE("CrossEntropy errors: labels out of range, sample counts, one-hot shap
     CHECK_THROWS_AS(ce.softmax_gradient(P, label_vector{0, 5}, G), label_error);
     msg = test::message_of<label_error>([] { one_hot<float>(label_vector{0, 4}, 4); });
     CHECK(msg == "one_hot: label 4 of sample 1 is outside [0, 4)");
+}
+
+TEST_CASE_TEMPLATE("a NaN anywhere in the predictions is reported by every loss path", T, float, double)
+{
+    Rng rng(23);
+    Softmax<T> s;
+    const matrix<T> S = s.forward(test::random_matrix<T>(10, 37, rng));
+    label_vector y = xt::zeros<std::size_t>({37});
+    for (auto& v : y)
+        v = rng.below(10);
+    const matrix<T> Y = one_hot<T>(y, 10);
+    CrossEntropy ce;
+    matrix<T> G;
+    vector<T> work;
+    for (std::size_t j : {std::size_t(3), std::size_t(20), std::size_t(36)}) { // SIMD lanes and the tail
+        matrix<T> bad = S;
+        bad(y(j), j) = std::numeric_limits<T>::quiet_NaN();
+        CHECK_THROWS_AS(ce.value(bad, y), numeric_error);
+        CHECK_THROWS_AS(ce.value(bad, Y), numeric_error);
+        CHECK_THROWS_AS(ce.softmax_value_and_gradient(bad, y, G, work), numeric_error);
+        CHECK_THROWS_AS(ce.softmax_value_and_gradient(bad, Y, G, work), numeric_error);
+    }
 }
 
 TEST_CASE("CrossEntropy throws numeric_error when the predictions hold NaN")

@@ -52,14 +52,10 @@ struct CrossEntropy {
         } else {
             for (std::size_t i = 0; i < K; ++i)
                 total -= detail::map_reduce(Y.data() + i * n, P.data() + i * n, n, [](auto y, auto p) {
-                    return y * xsimd::log(xsimd::max(p, decltype(p)(tiny)));
+                    return y * xsimd::log(floor_at_tiny(p));
                 });
         }
-        const T loss = total / static_cast<T>(n);
-        if (!std::isfinite(loss))
-            throw numeric_error(detail::cat("CrossEntropy: the loss is ", loss,
-                                            ": the network output contains NaN or inf"));
-        return loss;
+        return finite_loss(total / static_cast<T>(n));
     }
 
     /// dL/dP = -Y / (n max(P, tiny)) into G [K, n] (resized if needed).
@@ -79,7 +75,7 @@ struct CrossEntropy {
             }
         } else {
             detail::map(Y.data(), P.data(), G.data(), K * n, [inv_n](auto y, auto p) {
-                return -inv_n * y / xsimd::max(p, decltype(p)(tiny)); // d/dp of -y log p / n
+                return -inv_n * y / floor_at_tiny(p); // d/dp of -y log p / n
             });
         }
     }
@@ -102,7 +98,57 @@ struct CrossEntropy {
         }
     }
 
+    /// value() and softmax_gradient() in one sweep, checking the labels once: returns the
+    /// loss and writes (P - Y) / n into G. work is a length-n scratch vector (resized if needed).
+    template <class T, class L>
+    T softmax_value_and_gradient(const matrix<T>& P, const L& Y, matrix<T>& G, vector<T>& work) const
+    {
+        check(P, Y);
+        const std::size_t K = P.shape()[0], n = P.shape()[1];
+        detail::ensure_shape(G, K, n);
+        const T inv_n = T(1) / static_cast<T>(n);
+        T total = 0;
+        if constexpr (is_indices<L>) {
+            detail::ensure_shape(work, n);
+            detail::map(P.data(), G.data(), K * n, [inv_n](auto p) { return p * inv_n; });
+            for (std::size_t j = 0; j < n; ++j) {
+                const auto c = static_cast<std::size_t>(Y(j));
+                work(j) = P(c, j); // gathered so the logs below run vectorised
+                G(c, j) -= inv_n;
+            }
+            total = -detail::map_reduce(work.data(), work.data(), n, [](auto p, auto) {
+                return xsimd::log(floor_at_tiny(p));
+            });
+        } else {
+            for (std::size_t i = 0; i < K; ++i)
+                total -= detail::map_reduce(Y.data() + i * n, P.data() + i * n, n, [](auto y, auto p) {
+                    return y * xsimd::log(floor_at_tiny(p));
+                });
+            detail::map(P.data(), Y.data(), G.data(), K * n, [inv_n](auto p, auto y) { return (p - y) * inv_n; });
+        }
+        return finite_loss(total / static_cast<T>(n));
+    }
+
 private:
+    // max(p, smallest normal) that keeps a NaN (p < tiny is false for NaN), so it reaches the
+    // loss and is reported; min/max instructions would silently replace it.
+    template <class V>
+    static V floor_at_tiny(V p)
+    {
+        using detail::select;
+        const V tiny(std::numeric_limits<detail::scalar_of_t<V>>::min());
+        return select(p < tiny, tiny, p);
+    }
+
+    template <class T>
+    static T finite_loss(T loss)
+    {
+        if (!std::isfinite(loss))
+            throw numeric_error(detail::cat("CrossEntropy: the loss is ", loss,
+                                            ": the network output contains NaN or inf"));
+        return loss;
+    }
+
     template <class L>
     static constexpr bool is_indices = std::is_integral_v<typename L::value_type> && L::rank == 1;
 

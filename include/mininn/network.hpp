@@ -179,19 +179,20 @@ public:
     T compute_gradients(const Loss& loss, E&& X, const L& Y, bool input_grad = false)
     {
         const matrix<T>& out = forward(std::forward<E>(X));
-        const T value = loss.value(out, Y);
         using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
         if constexpr (detail::is_softmax<Last>::value && std::is_same_v<Loss, CrossEntropy>) {
-            loss.softmax_gradient(out, Y, grad_);
+            const T value = loss.softmax_value_and_gradient(out, Y, grad_, work_);
             if constexpr (depth == 1)
                 input_grad_ = &grad_;
             else
                 input_grad_ = &backward_from<depth - 2>(grad_, input_grad);
+            return value;
         } else {
+            const T value = loss.value(out, Y);
             loss.gradient(out, Y, grad_);
             backward(grad_, input_grad);
+            return value;
         }
-        return value;
     }
 
     /// The loss of the network's output for X against Y, without gradients.
@@ -334,6 +335,7 @@ private:
 
     std::tuple<Layers...> layers_;
     matrix<T> grad_;
+    vector<T> work_;
     const matrix<T>* input_grad_ = nullptr;
     const matrix<T>* output_ = nullptr;
 };
