@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds mininn's tests and examples and runs the test suite (CTest).
-# Usage: scripts/test.sh [build-dir]      (default: build)
+# Usage: tests/run.sh [build-dir]      (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}

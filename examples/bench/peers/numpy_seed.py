@@ -6,11 +6,10 @@ GEMMs alone, in float32 and float64. Prints key=value lines.
 """
 import argparse
 import os
-import time
 
 import numpy as np
 
-from mnist_data import load
+from common import load, median
 
 
 def sigmoid(z):
@@ -39,16 +38,6 @@ def seed_step(X, Y, p, lr, m):
     return cost
 
 
-def median_ms(f, reps):
-    f()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        t.append((time.perf_counter() - t0) * 1000)
-    return sorted(t)[len(t) // 2]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.environ.get("MININN_MNIST_DIR", ""))
@@ -64,7 +53,7 @@ def main():
         rng = np.random.default_rng(138)
         p = [rng.standard_normal((64, 784)).astype(dtype), np.zeros((64, 1), dtype),
              rng.standard_normal((10, 64)).astype(dtype), np.zeros((10, 1), dtype)]
-        step = median_ms(lambda: seed_step(X, Y, p, 1.0, m), a.steps)
+        step = median(lambda: seed_step(X, Y, p, 1.0, m), a.steps) * 1000
         A1 = np.full((64, m), 0.5, dtype)
         A2 = np.full((10, m), 0.1, dtype)
         W1, W2 = p[0], p[2]
@@ -76,7 +65,7 @@ def main():
             A2 @ A1.T
             A1 @ X.T
 
-        floor = median_ms(gemms, a.steps)
+        floor = median(gemms, a.steps) * 1000
         print(f"numpy {name}: seed step {step:.1f} ms, its GEMMs alone {floor:.1f} ms, ratio {step / floor:.3f}")
         print(f"numpy_{name}_step_ms={step:.2f}\nnumpy_{name}_floor_ms={floor:.2f}\nnumpy_{name}_ratio={step / floor:.3f}")
 

@@ -7,21 +7,10 @@ Prints key=value lines.
 """
 import argparse
 import os
-import time
 
 import torch
 
-from mnist_data import load
-
-
-def median(f, reps):
-    f()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        t.append(time.perf_counter() - t0)
-    return sorted(t)[len(t) // 2]
+from common import load, median
 
 
 def main():

@@ -1,6 +1,7 @@
-"""Loads the four MNIST IDX files (raw or .gz) for the peer benchmarks."""
+"""Shared by the peer benchmarks: MNIST loading (raw or .gz IDX files) and timing."""
 import gzip
 import os
+import time
 
 import numpy as np
 
@@ -24,3 +25,14 @@ def load(directory, synthetic=False):
     x = np.frombuffer(images, dtype=np.uint8, offset=16).reshape(-1, 784) / 255.0
     y = np.frombuffer(labels, dtype=np.uint8, offset=8).astype(np.int64)
     return x, y
+
+
+def median(f, reps):
+    """Median wall time of f() in seconds over reps calls, after one warm-up call."""
+    f()
+    t = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f()
+        t.append(time.perf_counter() - t0)
+    return sorted(t)[len(t) // 2]
