@@ -41,7 +41,7 @@ public:
     {
         check_input(z, 0, index, name());
         const matrix<T>& Z = input_.bind(z);
-        ensure_shape(A_, Z.shape()[0], Z.shape()[1]);
+        output_for(Z.shape()[0], Z.shape()[1]);
         return apply(Z.data(), nullptr);
     }
 

@@ -43,17 +43,14 @@ struct CrossEntropy {
     T value(const matrix<T>& P, const L& Y) const
     {
         check(P, Y);
-        const std::size_t K = P.shape()[0], n = P.shape()[1];
+        const std::size_t n = P.shape()[1];
         constexpr T tiny = std::numeric_limits<T>::min();
         T total = 0;
         if constexpr (is_indices<L>) {
             for (std::size_t j = 0; j < n; ++j)
                 total -= std::log(std::max(P(static_cast<std::size_t>(Y(j)), j), tiny));
         } else {
-            for (std::size_t i = 0; i < K; ++i)
-                total -= detail::map_reduce(Y.data() + i * n, P.data() + i * n, n, [](auto y, auto p) {
-                    return y * xsimd::log(floor_at_tiny(p));
-                });
+            total = -onehot_log_likelihood(P, Y);
         }
         return finite_loss(total / static_cast<T>(n));
     }
@@ -86,16 +83,7 @@ struct CrossEntropy {
     void softmax_gradient(const matrix<T>& P, const L& Y, matrix<T>& G) const
     {
         check(P, Y);
-        const std::size_t K = P.shape()[0], n = P.shape()[1];
-        detail::ensure_shape(G, K, n);
-        const T inv_n = T(1) / static_cast<T>(n);
-        if constexpr (is_indices<L>) {
-            detail::map(P.data(), G.data(), K * n, [inv_n](auto p) { return p * inv_n; });
-            for (std::size_t j = 0; j < n; ++j)
-                G(static_cast<std::size_t>(Y(j)), j) -= inv_n;
-        } else {
-            detail::map(P.data(), Y.data(), G.data(), K * n, [inv_n](auto p, auto y) { return (p - y) * inv_n; });
-        }
+        write_softmax_gradient(P, Y, G, static_cast<T*>(nullptr));
     }
 
     /// value() and softmax_gradient() in one sweep, checking the labels once: returns the
@@ -104,32 +92,55 @@ struct CrossEntropy {
     T softmax_value_and_gradient(const matrix<T>& P, const L& Y, matrix<T>& G, vector<T>& work) const
     {
         check(P, Y);
-        const std::size_t K = P.shape()[0], n = P.shape()[1];
-        detail::ensure_shape(G, K, n);
-        const T inv_n = T(1) / static_cast<T>(n);
+        const std::size_t n = P.shape()[1];
         T total = 0;
         if constexpr (is_indices<L>) {
             detail::ensure_shape(work, n);
-            detail::map(P.data(), G.data(), K * n, [inv_n](auto p) { return p * inv_n; });
-            for (std::size_t j = 0; j < n; ++j) {
-                const auto c = static_cast<std::size_t>(Y(j));
-                work(j) = P(c, j); // gathered so the logs below run vectorised
-                G(c, j) -= inv_n;
-            }
+            write_softmax_gradient(P, Y, G, work.data()); // gathers P[y_j, j] so the logs run vectorised
             total = -detail::map_reduce(work.data(), work.data(), n, [](auto p, auto) {
                 return xsimd::log(floor_at_tiny(p));
             });
         } else {
-            for (std::size_t i = 0; i < K; ++i)
-                total -= detail::map_reduce(Y.data() + i * n, P.data() + i * n, n, [](auto y, auto p) {
-                    return y * xsimd::log(floor_at_tiny(p));
-                });
-            detail::map(P.data(), Y.data(), G.data(), K * n, [inv_n](auto p, auto y) { return (p - y) * inv_n; });
+            write_softmax_gradient(P, Y, G, static_cast<T*>(nullptr));
+            total = -onehot_log_likelihood(P, Y);
         }
         return finite_loss(total / static_cast<T>(n));
     }
 
 private:
+    // (P - Y) / n into G, resized if needed. With class indices and gathered non-null, also
+    // stores P[y_j, j] in gathered[j]. The labels must have passed check().
+    template <class T, class L>
+    static void write_softmax_gradient(const matrix<T>& P, const L& Y, matrix<T>& G, T* gathered)
+    {
+        const std::size_t K = P.shape()[0], n = P.shape()[1];
+        detail::ensure_shape(G, K, n);
+        const T inv_n = T(1) / static_cast<T>(n);
+        if constexpr (is_indices<L>) {
+            detail::map(P.data(), G.data(), K * n, [inv_n](auto p) { return p * inv_n; });
+            for (std::size_t j = 0; j < n; ++j) {
+                const auto c = static_cast<std::size_t>(Y(j));
+                if (gathered != nullptr)
+                    gathered[j] = P(c, j);
+                G(c, j) -= inv_n;
+            }
+        } else {
+            detail::map(P.data(), Y.data(), G.data(), K * n, [inv_n](auto p, auto y) { return (p - y) * inv_n; });
+        }
+    }
+
+    // sum_ij Y[i, j] log max(P[i, j], tiny) for one-hot (or soft) label columns.
+    template <class T>
+    static T onehot_log_likelihood(const matrix<T>& P, const matrix<T>& Y)
+    {
+        const std::size_t K = P.shape()[0], n = P.shape()[1];
+        T total = 0;
+        for (std::size_t i = 0; i < K; ++i)
+            total += detail::map_reduce(Y.data() + i * n, P.data() + i * n, n,
+                                        [](auto y, auto p) { return y * xsimd::log(floor_at_tiny(p)); });
+        return total;
+    }
+
     // max(p, smallest normal) that keeps a NaN (p < tiny is false for NaN), so it reaches the
     // loss and is reported; min/max instructions would silently replace it.
     template <class V>

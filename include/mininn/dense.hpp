@@ -62,11 +62,8 @@ public:
     template <class E>
     const matrix<T>& forward(E&& x, std::size_t index = standalone)
     {
-        detail::check_input(x, in_features(), index, name());
-        const matrix<T>& X = input_.bind(std::forward<E>(x));
-        const std::size_t n = X.shape()[1];
-        detail::ensure_shape(Z_, out_features(), n);
-        xt::blas::gemm(W_, X, Z_);
+        forward_into(std::forward<E>(x), Z_, index);
+        const std::size_t n = Z_.shape()[1];
         for (std::size_t i = 0; i < out_features(); ++i)
             detail::add_bias_row(Z_.data() + i * n, Z_.data() + i * n, n, b_(i));
         return Z_;

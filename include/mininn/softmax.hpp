@@ -37,8 +37,7 @@ public:
         detail::check_input(z, 0, index, name());
         const matrix<T>& Z = input_.bind(z);
         const std::size_t K = Z.shape()[0], n = Z.shape()[1];
-        detail::ensure_shape(S_, K, n);
-        detail::ensure_shape(work_, 2, n);
+        output_for(K, n);
         detail::softmax_columns(Z.data(), S_.data(), static_cast<const T*>(nullptr), K, n, work_.data(),
                                 work_.data() + n);
         return S_;
