@@ -1,4 +1,7 @@
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "helpers.hpp"
 
@@ -85,4 +88,82 @@ TEST_CASE("activation errors name the layer and both shapes")
     CHECK(msg == "layer 1 (Sigmoid): expected gradient [2, 3] (samples are columns), got [3, 2]");
     msg = test::message_of<shape_error>([&] { s.forward(matrix<double>({2, 0})); });
     CHECK_MESSAGE_CONTAINS(msg, "expected input [k, n] with n >= 1");
+}
+
+namespace {
+// Distance in units in the last place between a and b (0 when equal).
+template <class T>
+double ulps(T a, T b)
+{
+    if (a == b)
+        return 0;
+    const T scale = std::max(std::abs(a), std::abs(b));
+    const T ulp = std::nextafter(scale, std::numeric_limits<T>::infinity()) - scale;
+    return static_cast<double>(std::abs(a - b) / ulp);
+}
+
+template <class T, class F>
+double worst_ulps_over(std::size_t n, T lo, T hi, F vector_fn, T (*reference)(T))
+{
+    std::vector<T> x(n), y(n);
+    for (std::size_t i = 0; i < n; ++i)
+        x[i] = lo + (hi - lo) * static_cast<T>(i) / static_cast<T>(n - 1);
+    detail::map(x.data(), y.data(), n, vector_fn);
+    double worst = 0;
+    for (std::size_t i = 0; i < n; ++i)
+        worst = std::max(worst, ulps(y[i], reference(x[i])));
+    return worst;
+}
+} // namespace
+
+TEST_CASE("the vector exp and reciprocal are accurate to an ulp or two")
+{
+    // These replace divides in the hot loops; a wrong overload (xsimd's 14-bit estimate) or a
+    // short polynomial shows up here as hundreds of ulps.
+    auto exp_ref_d = [](double v) { return std::exp(v); };
+    auto exp_ref_f = [](float v) { return std::exp(v); };
+    auto exp_fn = [](auto v) { return detail::exp_nonpositive(v); };
+    CHECK(worst_ulps_over<double>(100003, -708.0, 0.0, exp_fn, +exp_ref_d) <= 2.0);
+    CHECK(worst_ulps_over<double>(100003, -1.0, 0.0, exp_fn, +exp_ref_d) <= 2.0);
+    CHECK(worst_ulps_over<float>(100003, -87.0f, 0.0f, exp_fn, +exp_ref_f) <= 2.0);
+    auto inv_ref_d = [](double v) { return 1.0 / v; };
+    auto inv_ref_f = [](float v) { return 1.0f / v; };
+    auto inv_fn = [](auto v) { return detail::recip(v); };
+    CHECK(worst_ulps_over<double>(100003, 1.0, 2.0, inv_fn, +inv_ref_d) <= 1.0);
+    CHECK(worst_ulps_over<double>(100003, 1e-3, 1e6, inv_fn, +inv_ref_d) <= 1.0);
+    CHECK(worst_ulps_over<float>(100003, 1.0f, 2.0f, inv_fn, +inv_ref_f) <= 1.0);
+
+    std::vector<double> x = {std::nan(""), -709.0, -1e9,    -std::numeric_limits<double>::infinity(),
+                             0.0,          -0.0,   -1e-300, -708.0};
+    std::vector<double> y(8);
+    detail::map(x.data(), y.data(), 8, exp_fn);
+    CHECK(std::isnan(y[0]));
+    CHECK(y[1] == 0.0); // below e^-708 the result is flushed to 0, never a denormal
+    CHECK(y[2] == 0.0);
+    CHECK(y[3] == 0.0);
+    CHECK(y[4] == 1.0);
+    CHECK(y[5] == 1.0);
+    CHECK(y[6] == 1.0);
+    CHECK(ulps(y[7], std::exp(-708.0)) <= 2.0);
+}
+
+TEST_CASE("Sigmoid matches 1 / (1 + e^-z) on the vector path too")
+{
+    // 1001 columns: whole batches and a tail, in both scalar types.
+    matrix<double> Z({1, 1001});
+    for (std::size_t j = 0; j < 1001; ++j)
+        Z(0, j) = -40.0 + 80.0 * static_cast<double>(j) / 1000.0;
+    Sigmoid<double> s;
+    const auto& A = s.forward(Z);
+    double worst = 0;
+    for (std::size_t j = 0; j < 1001; ++j)
+        worst = std::max(worst, ulps(A(0, j), 1.0 / (1.0 + std::exp(-Z(0, j)))));
+    CHECK(worst <= 4.0);
+    Sigmoid<float> sf;
+    const matrix<float> Zf = xt::cast<float>(Z);
+    const auto& Af = sf.forward(Zf);
+    double worst_f = 0;
+    for (std::size_t j = 0; j < 1001; ++j)
+        worst_f = std::max(worst_f, ulps(Af(0, j), static_cast<float>(1.0 / (1.0 + std::exp(-double(Zf(0, j)))))));
+    CHECK(worst_f <= 4.0);
 }

@@ -66,9 +66,9 @@ TEST_CASE("other activations, one-hot labels and the unfused path do not allocat
     const auto X = test::random_matrix<float>(20, 500, rng);
     const auto y = labels(500, rng);
     const auto Y = one_hot<float>(y, 10);
-    Network net{Dense<float>(20, 32, init::he, rng), ReLU{}, Dense<float>(32, 16, init::he, rng), Tanh{},
-                Dense<float>(16, 10, init::xavier, rng), LeakyReLU{0.1}, Dense<float>(10, 10, init::xavier, rng),
-                Softmax{}};
+    Network net{
+        Dense<float>(20, 32, init::he, rng),     ReLU{},         Dense<float>(32, 16, init::he, rng),     Tanh{},
+        Dense<float>(16, 10, init::xavier, rng), LeakyReLU{0.1}, Dense<float>(10, 10, init::xavier, rng), Softmax{}};
     expect_no_steady_allocations(net, CrossEntropy{}, X, y, 0.1f);
     expect_no_steady_allocations(net, CrossEntropy{}, X, Y, 0.1f, false);
     expect_no_steady_allocations(net, UnfusedCrossEntropy{}, X, y, 0.1f, false);
@@ -101,4 +101,15 @@ TEST_CASE("mini-batches copied into a reused buffer do not allocate")
             batch(b);
     });
     CHECK(steady == 0);
+}
+
+TEST_CASE("the fused head split over two threads does not allocate after its first step")
+{
+    Rng rng(4);
+    Network net{Dense<float>(30, 16, init::normal, rng), Sigmoid{}, Dense<float>(16, 10, init::normal, rng), Softmax{}};
+    const std::size_t n = decltype(net)::fused_head_parallel_columns + 500;
+    const auto X = test::random_matrix<float>(30, n, rng);
+    const auto y = labels(n, rng);
+    REQUIRE(net.threads() == 2);
+    expect_no_steady_allocations(net, CrossEntropy{}, X, y, 0.5f); // the first step starts the helper
 }

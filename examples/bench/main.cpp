@@ -52,18 +52,23 @@ auto seed_network(std::size_t d, Rng& rng)
 }
 
 struct FullBatch {
-    double step_ms, floor_ms;
-    double paired_ratio; // median of step/floor over adjacent pairs: robust to load drift
+    double step_ms, floor_ms, seed_floor_ms;
+    // Medians of step/floor over adjacent runs: robust to the machine's load drifting.
+    double paired_ratio, paired_seed_ratio;
     long allocs;
 };
 
 // The full-batch step (forward, loss, backward, update) and, on the same weights and input,
-// the five GEMMs it contains with the same transpose flags: the floor no step can beat.
+// with the same transpose flags:
+//  - the floor: the GEMMs the step calls, Z1 = W1 X and dW1 = dZ1 X^T (the fused head
+//    computes the three thin products with W2 itself);
+//  - the seed's floor: all five products of the seed's backpropagation, each through BLAS.
 template <class T>
-FullBatch full_batch(const matrix<T>& X, const label_vector& y, int reps)
+FullBatch full_batch(const matrix<T>& X, const label_vector& y, int reps, std::size_t threads)
 {
     Rng rng(138);
     auto net = seed_network<T>(X.shape()[0], rng);
+    net.set_threads(threads);
     GD<T> gd(T(1));
     const CrossEntropy loss;
     auto step = [&] {
@@ -84,22 +89,27 @@ FullBatch full_batch(const matrix<T>& X, const label_vector& y, int reps)
     A1.fill(T(0.5));
     A2.fill(T(0.1));
     auto gemms = [&] {
+        xt::blas::gemm(W1, X, A1);               // Z1 = W1 X
+        xt::blas::gemm(A1, X, dW1, false, true); // dW1 = dZ1 X^T
+    };
+    auto seed_gemms = [&] {
         xt::blas::gemm(W1, X, A1);                // Z1 = W1 X
         xt::blas::gemm(W2, A1, A2);               // Z2 = W2 A1
         xt::blas::gemm(W2, A2, dA1, true, false); // dA1 = W2^T dZ2
         xt::blas::gemm(A2, A1, dW2, false, true); // dW2 = dZ2 A1^T
         xt::blas::gemm(A1, X, dW1, false, true);  // dW1 = dZ1 X^T
     };
-    gemms();
-    // Alternate the two so that both see the same machine: its load drifts over seconds.
-    std::vector<double> steps, floors, ratios;
+    seed_gemms();
+    // Alternate them so that all see the same machine: its load drifts over seconds.
+    std::vector<double> steps, floors, seed_floors, ratios, seed_ratios;
     for (int r = 0; r < reps; ++r) {
         steps.push_back(elapsed_ms(step));
         floors.push_back(elapsed_ms(gemms));
+        seed_floors.push_back(elapsed_ms(seed_gemms));
         ratios.push_back(steps.back() / floors.back());
+        seed_ratios.push_back(steps.back() / seed_floors.back());
     }
-    const double step_ms = median(steps), floor_ms = median(floors);
-    return {step_ms, floor_ms, median(ratios), allocs / 3};
+    return {median(steps), median(floors), median(seed_floors), median(ratios), median(seed_ratios), allocs / 3};
 }
 
 struct MiniBatch {
@@ -153,13 +163,19 @@ int main(int argc, char** argv)
     std::string data;
     bool synthetic = false;
     int reps = 7, epochs = 3;
+    std::size_t threads = 2;
     CLI::App app{"mininn benchmark: full-batch step vs its GEMM floor, mini-batch epochs, allocations"};
     app.add_option("--data", data, "MNIST directory (default: $MININN_MNIST_DIR)");
     app.add_flag("--synthetic", synthetic, "random data of MNIST's shape instead of MNIST");
-    app.add_option("--steps", reps, "timed full-batch steps per figure (median)")->capture_default_str()
+    app.add_option("--steps", reps, "timed full-batch steps per figure (median)")
+        ->capture_default_str()
         ->check(CLI::Range(5, 1000));
-    app.add_option("--epochs", epochs, "timed mini-batch epochs per figure (median)")->capture_default_str()
+    app.add_option("--epochs", epochs, "timed mini-batch epochs per figure (median)")
+        ->capture_default_str()
         ->check(CLI::Range(1, 100));
+    app.add_option("--threads", threads, "mininn's own threads (Network::set_threads): 1 or 2")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 2));
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -191,15 +207,17 @@ int main(int argc, char** argv)
                     synthetic ? "synthetic" : data.c_str(), Xf.shape()[0], Xf.shape()[1], blas.config.c_str(),
                     blas.core.c_str(), blas.threads);
 
-        const FullBatch f = full_batch(Xf, y, reps);
-        std::printf("full-batch step, float:  %8.1f ms   GEMM floor %8.1f ms   ratio %.3f (paired %.3f)   "
-                    "allocations/step %ld\n",
-                    f.step_ms, f.floor_ms, f.step_ms / f.floor_ms, f.paired_ratio, f.allocs);
+        auto report = [](const char* type, const FullBatch& r) {
+            std::printf("full-batch step, %-6s %7.1f ms   its GEMMs %7.1f ms: ratio %.3f (paired %.3f)   "
+                        "seed's 5 GEMMs %7.1f ms: ratio %.3f (paired %.3f)   allocations/step %ld\n",
+                        type, r.step_ms, r.floor_ms, r.step_ms / r.floor_ms, r.paired_ratio, r.seed_floor_ms,
+                        r.step_ms / r.seed_floor_ms, r.paired_seed_ratio, r.allocs);
+        };
+        const FullBatch f = full_batch(Xf, y, reps, threads);
+        report("float:", f);
         const matrix<double> Xd = xt::cast<double>(Xf);
-        const FullBatch g = full_batch(Xd, y, reps);
-        std::printf("full-batch step, double: %8.1f ms   GEMM floor %8.1f ms   ratio %.3f (paired %.3f)   "
-                    "allocations/step %ld\n",
-                    g.step_ms, g.floor_ms, g.step_ms / g.floor_ms, g.paired_ratio, g.allocs);
+        const FullBatch g = full_batch(Xd, y, reps, threads);
+        report("double:", g);
         const MiniBatch b128 = mini_batch(Xf, y, 128, epochs);
         std::printf("mini-batch epoch, float, batch 128: %.3f s   allocations/step %ld\n", b128.epoch_s,
                     b128.allocs_per_step);
@@ -207,15 +225,18 @@ int main(int argc, char** argv)
         std::printf("mini-batch epoch, float, batch 32:  %.3f s   allocations/step %ld\n\n", b32.epoch_s,
                     b32.allocs_per_step);
 
-        std::printf("fullbatch_float_step_ms=%.2f\nfullbatch_float_floor_ms=%.2f\nfullbatch_float_ratio=%.3f\n"
-                    "fullbatch_float_ratio_paired=%.3f\n",
-                    f.step_ms, f.floor_ms, f.step_ms / f.floor_ms, f.paired_ratio);
-        std::printf("fullbatch_double_step_ms=%.2f\nfullbatch_double_floor_ms=%.2f\nfullbatch_double_ratio=%.3f\n"
-                    "fullbatch_double_ratio_paired=%.3f\n",
-                    g.step_ms, g.floor_ms, g.step_ms / g.floor_ms, g.paired_ratio);
+        auto keys = [](const char* type, const FullBatch& r) {
+            std::printf("fullbatch_%s_step_ms=%.2f\nfullbatch_%s_floor_ms=%.2f\nfullbatch_%s_ratio=%.3f\n"
+                        "fullbatch_%s_ratio_paired=%.3f\nfullbatch_%s_seed_floor_ms=%.2f\n"
+                        "fullbatch_%s_seed_ratio=%.3f\nfullbatch_%s_seed_ratio_paired=%.3f\n",
+                        type, r.step_ms, type, r.floor_ms, type, r.step_ms / r.floor_ms, type, r.paired_ratio, type,
+                        r.seed_floor_ms, type, r.step_ms / r.seed_floor_ms, type, r.paired_seed_ratio);
+        };
+        keys("float", f);
+        keys("double", g);
         std::printf("minibatch128_epoch_s=%.3f\nminibatch32_epoch_s=%.3f\n", b128.epoch_s, b32.epoch_s);
         std::printf("allocs_per_step=%ld\n", std::max({f.allocs, g.allocs, b128.allocs_per_step, b32.allocs_per_step}));
-        std::printf("blas=%s\nthreads=%d\n", blas.config.c_str(), blas.threads);
+        std::printf("blas=%s\nthreads=%d\nmininn_threads=%zu\n", blas.config.c_str(), blas.threads, threads);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "mininn_bench: error: %s\n", e.what());
         return 1;

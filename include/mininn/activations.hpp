@@ -128,8 +128,8 @@ struct sigmoid_policy {
     V f(V z) const
     {
         using S = scalar_of_t<V>;
-        const V e = xsimd::exp(-xsimd::abs(z));
-        const V r = S(1) / (S(1) + e);
+        const V e = exp_nonpositive(-xsimd::abs(z));
+        const V r = recip(S(1) + e);
         return select(z >= S(0), r, e * r);
     }
     template <class V>

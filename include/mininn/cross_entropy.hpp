@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -97,13 +98,54 @@ struct CrossEntropy {
         if constexpr (is_indices<L>) {
             detail::ensure_shape(work, n);
             write_softmax_gradient(P, Y, G, work.data()); // gathers P[y_j, j] so the logs run vectorised
-            total = -detail::map_reduce(work.data(), work.data(), n, [](auto p, auto) {
-                return xsimd::log(floor_at_tiny(p));
-            });
+            total = -detail::map_reduce(work.data(), work.data(), n,
+                                        [](auto p, auto) { return xsimd::log(floor_at_tiny(p)); });
         } else {
             write_softmax_gradient(P, Y, G, static_cast<T*>(nullptr));
             total = -onehot_log_likelihood(P, Y);
         }
+        return finite_loss(total / static_cast<T>(n));
+    }
+
+    /// Checks labels for predictions [K, n] of scalar type T, as value() does, without the
+    /// predictions: throws shape_error or label_error naming the first bad label.
+    template <class T, class L>
+    static void check_labels(std::size_t K, std::size_t n, const L& Y)
+    {
+        static_assert(is_indices<L> || (std::is_same_v<L, matrix<T>>),
+                      "CrossEntropy labels are an integer xt::xtensor<I, 1> of class indices "
+                      "or a one-hot matrix<T> [K, n] of the network's scalar type");
+        const std::array<std::size_t, 2> shape{K, n};
+        if constexpr (is_indices<L>) {
+            if (Y.shape()[0] != n)
+                throw shape_error(detail::cat("CrossEntropy: ", Y.shape()[0], " labels for ", n,
+                                              " samples (predictions are ", detail::shape_str(shape),
+                                              ", samples are columns)"));
+            for (std::size_t j = 0; j < n; ++j) {
+                const auto y = Y(j);
+                if (!detail::label_in_range(y, K))
+                    throw label_error(
+                        detail::cat("CrossEntropy: label ", +y, " of sample ", j, " is outside [0, ", K, ")"));
+            }
+        } else {
+            if (Y.shape()[0] != K || Y.shape()[1] != n)
+                throw shape_error(detail::cat("CrossEntropy: one-hot labels ", detail::shape_str(Y.shape()),
+                                              " do not match predictions ", detail::shape_str(shape),
+                                              " (expected [classes, samples], samples are columns)"));
+            for (std::size_t j = 0; j < n; ++j) {
+                T s = 0;
+                for (std::size_t i = 0; i < K; ++i)
+                    s += Y(i, j);
+                if (!(std::abs(s - T(1)) <= T(1e-3)))
+                    throw label_error(detail::cat("CrossEntropy: one-hot column ", j, " sums to ", s, ", expected 1"));
+            }
+        }
+    }
+
+    /// The batch mean total / n of a summed loss. Throws numeric_error when it is NaN or inf.
+    template <class T>
+    static T mean_loss(T total, std::size_t n)
+    {
         return finite_loss(total / static_cast<T>(n));
     }
 
@@ -155,46 +197,18 @@ private:
     static T finite_loss(T loss)
     {
         if (!std::isfinite(loss))
-            throw numeric_error(detail::cat("CrossEntropy: the loss is ", loss,
+            throw numeric_error(detail::cat("CrossEntropy: the loss is ", std::isnan(loss) ? "nan" : "inf",
                                             ": the network output contains NaN or inf"));
         return loss;
     }
 
     template <class L>
-    static constexpr bool is_indices = std::is_integral_v<typename L::value_type> && L::rank == 1;
+    static constexpr bool is_indices = std::is_integral_v<typename L::value_type>&& L::rank == 1;
 
     template <class T, class L>
     static void check(const matrix<T>& P, const L& Y)
     {
-        static_assert(is_indices<L> || (std::is_same_v<L, matrix<T>>),
-                      "CrossEntropy labels are an integer xt::xtensor<I, 1> of class indices "
-                      "or a one-hot matrix<T> [K, n] of the network's scalar type");
-        const std::size_t K = P.shape()[0], n = P.shape()[1];
-        if constexpr (is_indices<L>) {
-            if (Y.shape()[0] != n)
-                throw shape_error(detail::cat("CrossEntropy: ", Y.shape()[0], " labels for ", n,
-                                              " samples (predictions are ", detail::shape_str(P.shape()),
-                                              ", samples are columns)"));
-            for (std::size_t j = 0; j < n; ++j) {
-                const auto y = Y(j);
-                if (!detail::label_in_range(y, K))
-                    throw label_error(detail::cat("CrossEntropy: label ", +y, " of sample ", j,
-                                                  " is outside [0, ", K, ")"));
-            }
-        } else {
-            if (Y.shape() != P.shape())
-                throw shape_error(detail::cat("CrossEntropy: one-hot labels ", detail::shape_str(Y.shape()),
-                                              " do not match predictions ", detail::shape_str(P.shape()),
-                                              " (expected [classes, samples], samples are columns)"));
-            for (std::size_t j = 0; j < n; ++j) {
-                T s = 0;
-                for (std::size_t i = 0; i < K; ++i)
-                    s += Y(i, j);
-                if (!(std::abs(s - T(1)) <= T(1e-3)))
-                    throw label_error(detail::cat("CrossEntropy: one-hot column ", j, " sums to ", s,
-                                                  ", expected 1"));
-            }
-        }
+        check_labels<T>(P.shape()[0], P.shape()[1], Y);
     }
 };
 

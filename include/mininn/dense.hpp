@@ -108,6 +108,7 @@ public:
     const matrix<T>& weights() const noexcept { return W_; }
     vector<T>& bias() noexcept { return b_; }
     const vector<T>& bias() const noexcept { return b_; }
+    matrix<T>& weight_grad() noexcept { return dW_; }
     const matrix<T>& weight_grad() const noexcept { return dW_; }
     vector<T>& bias_grad() noexcept { return db_; }
     const vector<T>& bias_grad() const noexcept { return db_; }

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -13,6 +15,8 @@
 #include "activations.hpp"
 #include "cross_entropy.hpp"
 #include "dense.hpp"
+#include "detail/head.hpp"
+#include "detail/helper_thread.hpp"
 #include "errors.hpp"
 #include "softmax.hpp"
 #include "tensor.hpp"
@@ -21,30 +25,48 @@ namespace mininn {
 namespace detail {
 
 template <class L>
-struct is_dense : std::false_type {};
+struct is_dense : std::false_type {
+};
 template <class T>
-struct is_dense<Dense<T>> : std::true_type {};
+struct is_dense<Dense<T>> : std::true_type {
+};
 
 template <class L>
-struct is_softmax : std::false_type {};
+struct is_softmax : std::false_type {
+};
 template <class T>
-struct is_softmax<Softmax<T>> : std::true_type {};
+struct is_softmax<Softmax<T>> : std::true_type {
+};
 
 // Layers that let the preceding Dense layer write W X into their output buffer, then add its
 // bias and apply themselves in place, in one pass.
 template <class L, class = void>
-struct takes_bias : std::false_type {};
+struct takes_bias : std::false_type {
+};
 template <class L>
-struct takes_bias<L, std::void_t<decltype(std::declval<L&>().activate_in_place(
-                         std::declval<const typename L::value_type*>()))>> : std::true_type {};
+struct takes_bias<
+    L, std::void_t<decltype(std::declval<L&>().activate_in_place(std::declval<const typename L::value_type*>()))>>
+    : std::true_type {
+};
+
+// Elementwise activations, whose policy the fused classifier head applies itself.
+template <class L, class = void>
+struct is_elementwise : std::false_type {
+};
+template <class L>
+struct is_elementwise<L, std::void_t<decltype(std::declval<const L&>().policy())>> : std::true_type {
+};
 
 // Layers whose backward can also write the preceding Dense layer's bias gradient.
 template <class L, class = void>
-struct sums_bias_grad : std::false_type {};
+struct sums_bias_grad : std::false_type {
+};
 template <class L>
-struct sums_bias_grad<L, std::void_t<decltype(std::declval<L&>().backward_bias_sum(
-                             std::declval<matrix<typename L::value_type>&>(),
-                             std::declval<vector<typename L::value_type>&>()))>> : std::true_type {};
+struct sums_bias_grad<
+    L, std::void_t<decltype(std::declval<L&>().backward_bias_sum(std::declval<matrix<typename L::value_type>&>(),
+                                                                 std::declval<vector<typename L::value_type>&>()))>>
+    : std::true_type {
+};
 
 // The network's scalar type: that of its first Dense layer, else of its first layer.
 template <class... Ls>
@@ -55,8 +77,7 @@ struct net_scalar<L> {
 };
 template <class L, class M, class... Ls>
 struct net_scalar<L, M, Ls...> {
-    using type = std::conditional_t<is_dense<L>::value, typename L::value_type,
-                                    typename net_scalar<M, Ls...>::type>;
+    using type = std::conditional_t<is_dense<L>::value, typename L::value_type, typename net_scalar<M, Ls...>::type>;
 };
 
 // Parameter-free layers written without a scalar type (Sigmoid{} is Sigmoid<float>) take
@@ -82,7 +103,8 @@ using rebind_t = typename rebind<L, T>::type;
 /// and reused while the batch size stays the same, so a steady training step does not
 /// allocate. Adjacent Dense + activation layers run fused (bias, activation and bias
 /// gradient each in one pass); a final Softmax trained with CrossEntropy uses the fused
-/// gradient (P - Y) / n.
+/// gradient (P - Y) / n. A network ending in Dense, activation, Dense (at most 16 outputs),
+/// Softmax trains its last three layers in one sweep (see compute_gradients).
 template <class... Layers>
 class Network {
     static_assert(sizeof...(Layers) > 0, "a Network needs at least one layer");
@@ -97,22 +119,48 @@ public:
     /// Throws shape_error when adjacent layers do not fit, naming both.
     explicit Network(Layers... layers) : layers_(std::move(layers)...) { check_chain<0>(0, ""); }
 
-    // Copies and moves take the layers; output() and input_grad() refer to the original's
-    // buffers, so they start empty.
-    Network(const Network& o) : layers_(o.layers_) {}
-    Network(Network&& o) noexcept : layers_(std::move(o.layers_)) {}
+    // Copies and moves take the layers and the thread setting; output() and input_grad()
+    // refer to the original's buffers, so they start empty. A copy starts its own helper thread.
+    Network(const Network& o) : layers_(o.layers_), threads_(o.threads_), head_consumed_(o.head_consumed_) {}
+    Network(Network&& o) noexcept
+        : layers_(std::move(o.layers_)), helper_(std::move(o.helper_)), threads_(o.threads_),
+          head_consumed_(o.head_consumed_)
+    {
+    }
     Network& operator=(const Network& o)
     {
         layers_ = o.layers_;
+        threads_ = o.threads_;
+        head_consumed_ = o.head_consumed_;
         output_ = input_grad_ = nullptr;
         return *this;
     }
     Network& operator=(Network&& o) noexcept
     {
         layers_ = std::move(o.layers_);
+        helper_ = std::move(o.helper_);
+        threads_ = o.threads_;
+        head_consumed_ = o.head_consumed_;
         output_ = input_grad_ = nullptr;
         return *this;
     }
+
+    /// Threads for the sweeps mininn runs itself, 1 or 2 (default 2; OpenBLAS's own threads
+    /// are set with OPENBLAS_NUM_THREADS). With 2, the fused classifier head of a batch of at
+    /// least fused_head_parallel_columns samples splits its columns with one helper thread,
+    /// started on first use and only when the process may run on two or more cores.
+    /// Throws std::invalid_argument for any other count.
+    void set_threads(std::size_t n)
+    {
+        if (n != 1 && n != 2)
+            throw std::invalid_argument(detail::cat("Network::set_threads: expected 1 or 2, got ", n));
+        threads_ = n;
+    }
+    std::size_t threads() const noexcept { return threads_; }
+
+    /// Batches narrower than this run the fused head on the calling thread alone: waking a
+    /// helper costs more than it saves.
+    static constexpr std::size_t fused_head_parallel_columns = 8192;
 
     template <std::size_t I>
     auto& layer() noexcept
@@ -130,7 +178,8 @@ public:
     template <class E>
     const matrix<T>& forward(E&& X)
     {
-        output_ = &forward_from<0>(std::forward<E>(X));
+        head_consumed_ = false;
+        output_ = &forward_from<0, depth>(std::forward<E>(X));
         return *output_;
     }
 
@@ -162,8 +211,13 @@ public:
 
     /// Backpropagates dL/d(output) [out, n] for the batch of the last forward(), storing every
     /// parameter gradient. With input_grad, also computes dL/dX [in, n] (see input_grad()).
+    /// Throws std::logic_error after a compute_gradients() that ran the fused head, which
+    /// leaves no hidden activations behind: run forward() again first.
     void backward(const matrix<T>& grad_output, bool input_grad = false)
     {
+        if (head_consumed_)
+            throw std::logic_error("Network::backward(): the last compute_gradients() consumed the "
+                                   "forward pass (fused head); call forward() again first");
         if (&grad_output != &grad_) { // backward passes work in place; keep the caller's intact
             detail::ensure_shape(grad_, grad_output.shape()[0], grad_output.shape()[1]);
             xt::noalias(grad_) = grad_output;
@@ -175,9 +229,20 @@ public:
     /// them (CrossEntropy: class indices [n] or one-hot [K, n]). When the last layer is
     /// Softmax and the loss is CrossEntropy, the Softmax backward is skipped in favour of
     /// the fused gradient (P - Y) / n.
+    ///
+    /// When the network ends in Dense, an elementwise activation, Dense with at most
+    /// detail::fused_head_max_classes outputs and Softmax, trained with CrossEntropy, the
+    /// last three layers run as one sweep over column blocks (detail/head.hpp) between the
+    /// two GEMMs of the Dense layer before them: it never stores their activations, so
+    /// afterwards output() holds the probabilities but backward() needs a new forward().
+    /// Probabilities below e^-65 (float) or e^-531 (double) come out as exactly 0.
     template <class Loss, class E, class L>
     T compute_gradients(const Loss& loss, E&& X, const L& Y, bool input_grad = false)
     {
+        if constexpr (fuses_head<Loss>()) {
+            if (std::get<depth - 2>(layers_).out_features() <= detail::fused_head_max_classes)
+                return head_gradients(std::forward<E>(X), Y, input_grad);
+        }
         const matrix<T>& out = forward(std::forward<E>(X));
         using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
         if constexpr (detail::is_softmax<Last>::value && std::is_same_v<Loss, CrossEntropy>) {
@@ -250,33 +315,93 @@ private:
             const std::size_t need = l.input_rows();
             if (I > 0 && need != 0 && rows != 0 && need != rows)
                 throw shape_error(detail::cat("layer ", I, " (", l.name(), "): expected input [", need,
-                                              ", n] (samples are columns), but ", from, " outputs [", rows,
-                                              ", n]"));
+                                              ", n] (samples are columns), but ", from, " outputs [", rows, ", n]"));
             check_chain<I + 1>(l.output_rows(rows), detail::cat("layer ", I, " (", l.name(), ")"));
         }
     }
 
-    template <std::size_t I, class E>
+    // Layers [I, End), I < End; returns the output of layer End - 1.
+    template <std::size_t I, std::size_t End, class E>
     const matrix<T>& forward_from(E&& x)
     {
         auto& l = std::get<I>(layers_);
-        if constexpr (I + 1 < depth && detail::is_dense<std::decay_t<decltype(l)>>::value) {
+        if constexpr (I + 1 < End && detail::is_dense<std::decay_t<decltype(l)>>::value) {
             auto& next = std::get<I + 1>(layers_);
             if constexpr (detail::takes_bias<std::decay_t<decltype(next)>>::value) {
                 detail::check_input(x, l.input_rows(), I, l.name());
                 l.forward_into(std::forward<E>(x), next.output_for(l.out_features(), x.shape()[1]), I);
                 const matrix<T>& a = next.activate_in_place(l.bias().data());
-                if constexpr (I + 2 < depth)
-                    return forward_from<I + 2>(a);
+                if constexpr (I + 2 < End)
+                    return forward_from<I + 2, End>(a);
                 else
                     return a;
             }
         }
         const matrix<T>& out = l.forward(std::forward<E>(x), I);
-        if constexpr (I + 1 < depth)
-            return forward_from<I + 1>(out);
+        if constexpr (I + 1 < End)
+            return forward_from<I + 1, End>(out);
         else
             return out;
+    }
+
+    // Dense, elementwise activation, Dense, Softmax at the end, trained with CrossEntropy.
+    template <class Loss>
+    static constexpr bool fuses_head()
+    {
+        using Tuple = std::tuple<Layers...>;
+        if constexpr (depth < 4 || !std::is_same_v<Loss, CrossEntropy>)
+            return false;
+        else
+            return detail::is_dense<std::tuple_element_t<depth - 4, Tuple>>::value &&
+                   detail::is_elementwise<std::tuple_element_t<depth - 3, Tuple>>::value &&
+                   detail::is_dense<std::tuple_element_t<depth - 2, Tuple>>::value &&
+                   detail::is_softmax<std::tuple_element_t<depth - 1, Tuple>>::value;
+    }
+
+    // compute_gradients through the fused head: the layers before the last four as usual,
+    // Z = W1 X into the activation's buffer, the head sweep (which overwrites Z with dZ and
+    // writes db1), then dW1 = dZ X^T and the rest of the backward pass.
+    template <class E, class L>
+    T head_gradients(E&& X, const L& Y, bool input_grad)
+    {
+        constexpr std::size_t D = depth;
+        auto& dense1 = std::get<D - 4>(layers_);
+        auto& act = std::get<D - 3>(layers_);
+        auto& dense2 = std::get<D - 2>(layers_);
+        auto& softmax = std::get<D - 1>(layers_);
+        output_ = input_grad_ = nullptr;
+        head_consumed_ = true; // from here on the layers' buffers no longer hold a forward pass
+        auto run = [&](auto&& x) {
+            detail::check_input(x, dense1.input_rows(), D - 4, dense1.name());
+            const std::size_t n = x.shape()[1], h = dense1.out_features(), c = dense2.out_features();
+            CrossEntropy::check_labels<T>(c, n, Y);
+            matrix<T>& Z = act.output_for(h, n);
+            dense1.forward_into(std::forward<decltype(x)>(x), Z, D - 4);
+            matrix<T>& P = softmax.output_for(c, n);
+            detail::helper_thread* helper = nullptr;
+            if (threads_ == 2 && n >= fused_head_parallel_columns) {
+                if (!helper_)
+                    helper_ = std::make_unique<detail::helper_thread>();
+                helper = helper_.get();
+            }
+            const T total =
+                detail::fused_head(act.policy(), Z.data(), h, n, dense1.bias().data(), dense2.weights().data(),
+                                   dense2.bias().data(), c, Y.data(), P.data(), dense2.weight_grad().data(),
+                                   dense2.bias_grad().data(), dense1.bias_grad().data(), head_ws_, helper);
+            output_ = &P;
+            const T value = CrossEntropy::mean_loss(total, n);
+            return std::pair<T, matrix<T>*>(value, &dense1.backward_with_bias_grad(Z, D > 4 || input_grad, D - 4));
+        };
+        std::pair<T, matrix<T>*> r;
+        if constexpr (D == 4)
+            r = run(std::forward<E>(X));
+        else
+            r = run(forward_from<0, D - 4>(std::forward<E>(X)));
+        if constexpr (D > 4)
+            input_grad_ = &backward_from<D - 5>(*r.second, input_grad);
+        else
+            input_grad_ = r.second;
+        return r.first;
     }
 
     // Layer I computes the bias gradient of a Dense layer I - 1 in its own backward pass.
@@ -287,8 +412,8 @@ private:
         if constexpr (I == 0)
             return false;
         else
-            return detail::is_dense<std::tuple_element_t<I - 1, Tuple>>::value
-                   && detail::sums_bias_grad<std::tuple_element_t<I, Tuple>>::value;
+            return detail::is_dense<std::tuple_element_t<I - 1, Tuple>>::value &&
+                   detail::sums_bias_grad<std::tuple_element_t<I, Tuple>>::value;
     }
 
     template <std::size_t I>
@@ -334,6 +459,10 @@ private:
     }
 
     std::tuple<Layers...> layers_;
+    std::unique_ptr<detail::helper_thread> helper_;
+    detail::head_workspace<T> head_ws_;
+    std::size_t threads_ = 2;
+    bool head_consumed_ = false;
     matrix<T> grad_;
     vector<T> work_;
     const matrix<T>* input_grad_ = nullptr;

@@ -1,0 +1,310 @@
+// mininn::detail: the fused classifier head of a training step.
+//
+// For  A = f(Z + b1),  S = W2 A + b2,  P = softmax(S),  L = -(1/n) sum Y log P  with few
+// classes, the products with W2 are too thin for BLAS to run near its peak: each one streams
+// the whole [h, n] hidden matrix through memory for a handful of flops per element. This
+// kernel does everything between the two big GEMMs in one sweep over column blocks, with
+// the block's hidden activations held in L1:
+//
+//   forward   A = f(Z + b1), S = W2 A + b2, P = softmax(S), the loss
+//   backward  dS = (P - Y) / n, dW2 = dS A^T, db2 = sum dS,
+//             dZ = (W2^T dS) * f'(A), db1 = sum dZ, written over Z
+//
+// so the hidden matrix is read once and written once, and A is never stored.
+#pragma once
+
+#include <cmath>
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels.hpp"
+
+namespace mininn::detail {
+
+/// The largest class count the fused head handles; wider outputs go through BLAS.
+inline constexpr std::size_t fused_head_max_classes = 16;
+
+template <class V>
+V load_lanes(const scalar_of_t<V>* p)
+{
+    if constexpr (std::is_arithmetic_v<V>)
+        return *p;
+    else
+        return V::load_unaligned(p);
+}
+
+template <class V>
+void store_lanes(scalar_of_t<V>* p, V v)
+{
+    if constexpr (std::is_arithmetic_v<V>)
+        *p = v;
+    else
+        v.store_unaligned(p);
+}
+
+/// Scratch space of the fused head, sized on first use and reused while shapes stay the same.
+template <class T>
+struct head_workspace {
+    std::vector<T, xsimd::aligned_allocator<T>> w2t, b2, acc;
+};
+
+// The labels of a column block, class by class as 0/1 values. P is const I* for class indices
+// [n] (I integral) or const T* for one-hot columns [c, n].
+template <class V, class P>
+class block_labels {
+    using T = scalar_of_t<V>;
+    static constexpr bool indices = std::is_integral_v<std::remove_cv_t<std::remove_pointer_t<P>>>;
+
+public:
+    block_labels(P labels, std::size_t n, std::size_t j) : labels_(labels), n_(n), j_(j)
+    {
+        if constexpr (!indices) {
+        } else if constexpr (std::is_arithmetic_v<V>) {
+            y_ = static_cast<T>(labels[j]);
+        } else {
+            alignas(64) T tmp[V::size];
+            for (std::size_t l = 0; l < V::size; ++l)
+                tmp[l] = static_cast<T>(labels[j + l]);
+            y_ = V::load_aligned(tmp);
+        }
+    }
+    V operator()(std::size_t k) const
+    {
+        if constexpr (indices)
+            return select(y_ == V(T(k)), V(T(1)), V(T(0)));
+        else
+            return load_lanes<V>(labels_ + k * n_ + j_);
+    }
+
+private:
+    P labels_;
+    std::size_t n_, j_;
+    V y_{};
+};
+
+// Prefetch distance for the hidden matrix, in tiles: its rows are streams a tile apart that
+// the hardware prefetcher does not follow when there are dozens of them.
+inline constexpr std::size_t head_prefetch_tiles = 2;
+
+// One tile of NB blocks of V::size columns (one column for a scalar V) starting at column j.
+// C is the class count rounded up; classes c..C have zero weights and bias -inf, so they drop
+// out of the softmax. R blocks go through the thin products together, so that each weight
+// loaded serves R FMAs. a holds the tile's activations [h][NB], d its output gradients
+// [NB][C]; accumulators are per lane: dW [h][C], db1 [h], db2 [C]. Returns the tile's loss.
+template <class V, std::size_t C, std::size_t NB, std::size_t R, class Policy, class L>
+V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std::size_t n, scalar_of_t<V>* Z,
+            const scalar_of_t<V>* b1, const scalar_of_t<V>* w2t, const scalar_of_t<V>* b2, L labels,
+            scalar_of_t<V> inv_n, scalar_of_t<V>* P, V* a, V* d, V* dW, V* db1, V* db2)
+{
+    static_assert(NB % R == 0, "the tile must hold whole groups of R blocks");
+    using T = scalar_of_t<V>;
+    constexpr std::size_t W = sizeof(V) / sizeof(T);
+    // Probabilities below e^cut are flushed to 0 so that no denormal reaches the products
+    // (a denormal operand costs a hundred cycles); the loss does not use them.
+    const T cut = T(0.75) * std::log(std::numeric_limits<T>::min());
+    for (std::size_t i = 0; i < h; ++i) {
+        T* z = Z + i * n + j;
+        if constexpr (W > 1)
+            for (std::size_t off = 0; off < NB * W; off += 64 / sizeof(T))
+                __builtin_prefetch(z + head_prefetch_tiles * NB * W + off, 1);
+        for (std::size_t b = 0; b < NB; ++b)
+            a[i * NB + b] = pol.f(load_lanes<V>(z + b * W) + V(b1[i])); // A = f(Z + b1)
+    }
+    V loss(T(0));
+    for (std::size_t b0 = 0; b0 < NB; b0 += R) {
+        V s[R][C];
+        for (std::size_t r = 0; r < R; ++r)
+            for (std::size_t k = 0; k < C; ++k)
+                s[r][k] = V(b2[k]);
+        for (std::size_t i = 0; i < h; ++i)
+            for (std::size_t k = 0; k < C; ++k) {
+                const V w(w2t[i * C + k]);
+                for (std::size_t r = 0; r < R; ++r)
+                    s[r][k] = xsimd::fma(w, a[i * NB + b0 + r], s[r][k]); // S = W2 A + b2
+            }
+        for (std::size_t r = 0; r < R; ++r) {
+            const std::size_t b = b0 + r, jb = j + b * W;
+            V mx = s[r][0];
+            for (std::size_t k = 1; k < C; ++k)
+                mx = xsimd::max(mx, s[r][k]);
+            V e[C], sum(T(0));
+            for (std::size_t k = 0; k < C; ++k) {
+                s[r][k] = s[r][k] - mx;
+                e[k] = select(s[r][k] < V(cut), V(T(0)), exp_nonpositive(s[r][k]));
+                sum += e[k];
+            }
+            const V inv_sum = recip(sum);
+            const block_labels<V, L> y(labels, n, jb);
+            V ys(T(0)), yz(T(0));
+            for (std::size_t k = 0; k < C; ++k) {
+                if (k < c) {
+                    const V p = e[k] * inv_sum;
+                    store_lanes(P + k * n + jb, p);
+                    const V yk = y(k);
+                    ys += yk;
+                    yz = xsimd::fma(yk, s[r][k], yz);
+                    d[b * C + k] = (p - yk) * V(inv_n); // dL/dS = (P - Y) / n
+                    db2[k] += d[b * C + k];
+                } else {
+                    d[b * C + k] = V(T(0));
+                }
+            }
+            loss += ys * xsimd::log(sum) - yz; // -sum_k y_k log p_k, log p_k = s_k - max - log sum
+        }
+    }
+    for (std::size_t b0 = 0; b0 < NB; b0 += R) {
+        V dk[R][C];
+        for (std::size_t r = 0; r < R; ++r)
+            for (std::size_t k = 0; k < C; ++k)
+                dk[r][k] = d[(b0 + r) * C + k];
+        for (std::size_t i = 0; i < h; ++i) {
+            V da[R][2];
+            for (std::size_t r = 0; r < R; ++r)
+                da[r][0] = da[r][1] = V(T(0));
+            for (std::size_t k = 0; k < C; ++k) {
+                const V w(w2t[i * C + k]);
+                for (std::size_t r = 0; r < R; ++r)
+                    da[r][k % 2] = xsimd::fma(w, dk[r][k], da[r][k % 2]); // dA = W2^T dS
+            }
+            for (std::size_t r = 0; r < R; ++r) {
+                const std::size_t b = b0 + r;
+                const V dz = (da[r][0] + da[r][1]) * pol.df(a[i * NB + b]); // dZ = dA * f'(A)
+                store_lanes(Z + i * n + j + b * W, dz);
+                db1[i] += dz;
+            }
+        }
+    }
+    for (std::size_t i = 0; i < h; ++i) {
+        V ai[NB];
+        for (std::size_t b = 0; b < NB; ++b)
+            ai[b] = a[i * NB + b];
+        for (std::size_t k = 0; k < C; ++k) {
+            V acc = dW[i * C + k];
+            for (std::size_t b = 0; b < NB; ++b)
+                acc = xsimd::fma(d[b * C + k], ai[b], acc); // dW2 += dS A^T
+            dW[i * C + k] = acc;
+        }
+    }
+    return loss;
+}
+
+// Per-lane accumulators of one share of the columns: dW [h][C], db1 [h], db2 [C] and the
+// loss, then a tile's activations [h][NB] and output gradients [NB][C].
+template <class T, std::size_t C, std::size_t NB>
+struct head_share_layout {
+    static std::size_t accumulators(std::size_t h) { return (h * C + h + C + 1) * batch<T>::size; }
+    static std::size_t size(std::size_t h) { return accumulators(h) + (h * NB + NB * C) * batch<T>::size; }
+};
+
+// Columns [j0, j1), a multiple of the batch width, into the share's zeroed accumulators.
+template <std::size_t C, std::size_t NB, class T, class Policy, class L>
+void head_share(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b1, const T* w2t, const T* b2,
+                std::size_t c, L labels, T* P, std::size_t j0, std::size_t j1, T* acc)
+{
+    using B = batch<T>;
+    constexpr std::size_t W = B::size, R = C <= 10 ? 2 : 1;
+    B* dW = reinterpret_cast<B*>(acc);
+    B* db1 = dW + h * C;
+    B* db2 = db1 + h;
+    B* loss = db2 + C;
+    B* a = loss + 1;
+    B* d = a + h * NB;
+    const T inv_n = T(1) / static_cast<T>(n);
+    std::size_t j = j0;
+    for (; j + NB * W <= j1; j += NB * W)
+        *loss += head_tile<B, C, NB, R>(pol, j, c, h, n, Z, b1, w2t, b2, labels, inv_n, P, a, d, dW, db1, db2);
+    for (; j + W <= j1; j += W)
+        *loss += head_tile<B, C, 1, 1>(pol, j, c, h, n, Z, b1, w2t, b2, labels, inv_n, P, a, d, dW, db1, db2);
+}
+
+template <std::size_t C, class T, class Policy, class L, class Runner>
+T fused_head_c(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b1, const T* W2, const T* b2,
+               std::size_t c, L labels, T* P, T* dW2, T* db2, T* db1, head_workspace<T>& ws, Runner* runner)
+{
+    using B = batch<T>;
+    using layout = head_share_layout<T, C, 4>;
+    constexpr std::size_t W = B::size, tile = 4 * W;
+    ws.w2t.assign(h * C, T(0));
+    ws.b2.assign(C, -std::numeric_limits<T>::infinity());
+    for (std::size_t k = 0; k < c; ++k) {
+        ws.b2[k] = b2[k];
+        for (std::size_t i = 0; i < h; ++i)
+            ws.w2t[i * C + k] = W2[k * h + i];
+    }
+    const std::size_t share = layout::size(h), parts = runner != nullptr ? 2 : 1;
+    ws.acc.resize(2 * share);
+    for (std::size_t part = 0; part < parts; ++part)
+        std::fill_n(ws.acc.data() + part * share, layout::accumulators(h), T(0));
+    const std::size_t vector_end = n / W * W, split = parts == 1 ? vector_end : (n / tile + 1) / 2 * tile;
+    auto run = [&](std::size_t part) {
+        head_share<C, 4>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, part == 0 ? 0 : split,
+                         part == 0 ? split : vector_end, ws.acc.data() + part * share);
+    };
+    if (runner != nullptr)
+        runner->run_halves(run);
+    else
+        run(0);
+    const B* acc0 = reinterpret_cast<const B*>(ws.acc.data());
+    const B* acc1 = reinterpret_cast<const B*>(ws.acc.data() + share);
+    auto total = [&](std::size_t idx) { return xsimd::hadd(parts == 2 ? acc0[idx] + acc1[idx] : acc0[idx]); };
+    for (std::size_t k = 0; k < c; ++k) {
+        db2[k] = total(h * C + h + k);
+        for (std::size_t i = 0; i < h; ++i)
+            dW2[k * h + i] = total(i * C + k);
+    }
+    for (std::size_t i = 0; i < h; ++i)
+        db1[i] = total(h * C + i);
+    T loss = total(h * C + h + C);
+    // The last n % W columns, one at a time, accumulating straight into the outputs.
+    T* dWs = ws.acc.data();
+    T* as = dWs + h * C;
+    T* ds = as + h;
+    const T inv_n = T(1) / static_cast<T>(n);
+    for (std::size_t j = vector_end; j < n; ++j) {
+        std::fill_n(dWs, h * C, T(0));
+        loss += head_tile<T, C, 1, 1>(pol, j, c, h, n, Z, b1, ws.w2t.data(), ws.b2.data(), labels, inv_n, P, as, ds,
+                                      dWs, db1, db2);
+        for (std::size_t k = 0; k < c; ++k)
+            for (std::size_t i = 0; i < h; ++i)
+                dW2[k * h + i] += dWs[i * C + k];
+    }
+    return loss;
+}
+
+/// The fused head over Z [h, n] (W1 X, without its bias), for 1 <= c <= fused_head_max_classes
+/// and n >= 1: writes P [c, n], dW2 [c, h], db2 [c] and db1 [h], overwrites Z with
+/// dZ = dL/d(W1 X + b1), and returns the summed loss -sum_j sum_k Y[k, j] log P[k, j] (the
+/// caller divides by n). labels points to n class indices in [0, c) or to one-hot columns
+/// [c, n]. With a runner (a helper_thread), it takes half of the columns. Checks nothing.
+template <class T, class Policy, class L, class Runner>
+T fused_head(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b1, const T* W2, const T* b2,
+             std::size_t c, L labels, T* P, T* dW2, T* db2, T* db1, head_workspace<T>& ws, Runner* runner)
+{
+    // Even class counts only: each count is a separate unrolled kernel, and c = 2m - 1 runs
+    // as 2m with one empty class.
+    switch ((c + 1) / 2) {
+    case 1:
+        return fused_head_c<2>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
+    case 2:
+        return fused_head_c<4>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
+    case 3:
+        return fused_head_c<6>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
+    case 4:
+        return fused_head_c<8>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
+    case 5:
+        return fused_head_c<10>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
+    case 6:
+        return fused_head_c<12>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
+    case 7:
+        return fused_head_c<14>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
+    default:
+        return fused_head_c<16>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
+    }
+}
+
+} // namespace mininn::detail
