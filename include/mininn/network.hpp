@@ -147,7 +147,7 @@ public:
 
     /// Threads for the sweeps mininn runs itself, 1 or 2 (default 2; OpenBLAS's own threads
     /// are set with OPENBLAS_NUM_THREADS). With 2, the fused classifier head of a batch of at
-    /// least fused_head_parallel_columns samples splits its columns with one helper thread,
+    /// least fused_head_parallel_columns samples shares its column tiles with one helper thread,
     /// started on first use and only when the process may run on two or more cores.
     /// Throws std::invalid_argument for any other count.
     void set_threads(std::size_t n)

@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <limits>
 #include <type_traits>
@@ -201,7 +202,7 @@ struct head_share_layout {
     static std::size_t size(std::size_t h) { return accumulators(h) + (h * NB + NB * C) * batch<T>::size; }
 };
 
-// Columns [j0, j1), a multiple of the batch width, into the share's zeroed accumulators.
+// Columns [j0, j1), a multiple of the batch width, added to the share's accumulators.
 template <std::size_t C, std::size_t NB, class T, class Policy, class L>
 void head_share(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b1, const T* w2t, const T* b2,
                 std::size_t c, L labels, T* P, std::size_t j0, std::size_t j1, T* acc)
@@ -240,15 +241,21 @@ T fused_head_c(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b
     ws.acc.resize(2 * share);
     for (std::size_t part = 0; part < parts; ++part)
         std::fill_n(ws.acc.data() + part * share, layout::accumulators(h), T(0));
-    const std::size_t vector_end = n / W * W, split = parts == 1 ? vector_end : (n / tile + 1) / 2 * tile;
+    // With two threads, each takes chunks of tiles from a shared counter until none are
+    // left, so a thread that starts late or shares its core just does fewer of them.
+    const std::size_t vector_end = n / W * W, tiled_end = n / tile * tile, chunk = 32 * tile;
+    std::atomic<std::size_t> next{0};
     auto run = [&](std::size_t part) {
-        head_share<C, 4>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, part == 0 ? 0 : split,
-                         part == 0 ? split : vector_end, ws.acc.data() + part * share);
+        T* acc = ws.acc.data() + part * share;
+        for (std::size_t j = next.fetch_add(chunk); j < tiled_end; j = next.fetch_add(chunk))
+            head_share<C, 4>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, j,
+                             std::min(j + chunk, tiled_end), acc);
     };
     if (runner != nullptr)
-        runner->run_halves(run);
+        runner->run_on_both(run);
     else
         run(0);
+    head_share<C, 4>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, tiled_end, vector_end, ws.acc.data());
     const B* acc0 = reinterpret_cast<const B*>(ws.acc.data());
     const B* acc1 = reinterpret_cast<const B*>(ws.acc.data() + share);
     auto total = [&](std::size_t idx) { return xsimd::hadd(parts == 2 ? acc0[idx] + acc1[idx] : acc0[idx]); };
@@ -280,7 +287,7 @@ T fused_head_c(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b
 /// and n >= 1: writes P [c, n], dW2 [c, h], db2 [c] and db1 [h], overwrites Z with
 /// dZ = dL/d(W1 X + b1), and returns the summed loss -sum_j sum_k Y[k, j] log P[k, j] (the
 /// caller divides by n). labels points to n class indices in [0, c) or to one-hot columns
-/// [c, n]. With a runner (a helper_thread), it takes half of the columns. Checks nothing.
+/// [c, n]. With a runner (a helper_thread), two threads share the column tiles. Checks nothing.
 template <class T, class Policy, class L, class Runner>
 T fused_head(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b1, const T* W2, const T* b2,
              std::size_t c, L labels, T* P, T* dW2, T* db2, T* db1, head_workspace<T>& ws, Runner* runner)

@@ -1,4 +1,4 @@
-// mininn::detail: one persistent worker thread that takes half of a sweep.
+// mininn::detail: one persistent worker thread that shares a sweep with the caller.
 //
 // OpenBLAS's pthread workers keep spinning on their core for a while after every GEMM. A
 // thread started or woken right after a GEMM is often placed on the caller's own core, and
@@ -42,7 +42,7 @@ public:
     /// throw. Runs f(0) then f(1) here when the process may use only one core or the worker
     /// cannot be started.
     template <class F>
-    void run_halves(F& f)
+    void run_on_both(F& f)
     {
         if (!start()) {
             f(0);
