@@ -19,6 +19,8 @@ endmacro()
 _mininn_find(xtensor)
 _mininn_find(xsimd)
 _mininn_find(ZLIB)
+# The fused head's helper thread (std::thread).
+_mininn_find(Threads)
 # libzip, found directly: Debian 12's libzip CMake config refers to tool binaries that
 # libzip-dev does not install, and fails when they are absent.
 if(NOT TARGET mininn::libzip)
