@@ -24,6 +24,7 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
 fi
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$(nproc)}
 
-echo "== mininn"; build/examples/mininn_bench "${data_args[@]}"
-echo "== numpy (the seed's code)"; /usr/bin/python3 examples/bench/peers/numpy_seed.py "${data_args[@]}"
-echo "== PyTorch CPU"; /usr/bin/python3 examples/bench/peers/torch_mlp.py "${data_args[@]}"
+# Medians over more repetitions than the programs' defaults: this machine's speed drifts.
+echo "== mininn"; build/examples/mininn_bench "${data_args[@]}" --steps 15
+echo "== numpy (the seed's code)"; /usr/bin/python3 examples/bench/peers/numpy_seed.py "${data_args[@]}" --steps 9
+echo "== PyTorch CPU"; /usr/bin/python3 examples/bench/peers/torch_mlp.py "${data_args[@]}" --steps 9
