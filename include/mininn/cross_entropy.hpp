@@ -203,7 +203,7 @@ private:
     }
 
     template <class L>
-    static constexpr bool is_indices = std::is_integral_v<typename L::value_type>&& L::rank == 1;
+    static constexpr bool is_indices = (std::is_integral_v<typename L::value_type>) && L::rank == 1;
 
     template <class T, class L>
     static void check(const matrix<T>& P, const L& Y)

@@ -109,7 +109,7 @@ private:
     {
 #ifdef __linux__
         const int here = sched_getcpu();
-        if (here < 0 || here == pinned_away_from_)
+        if (here < 0 || here >= CPU_SETSIZE || here == pinned_away_from_)
             return;
         cpu_set_t set;
         if (sched_getaffinity(0, sizeof set, &set) != 0)

@@ -161,9 +161,9 @@ bool all_finite(const T* x, std::size_t n)
 }
 
 /// 1 / x to within an ulp or two, without a divide for batches: the hardware estimate (14
-/// bits with AVX-512, 12 with AVX) sharpened by Newton steps r += r (1 - x r), each doubling
-/// the correct bits. A vector divide takes 10-20 cycles per batch and stalls a sweep that
-/// does little else.
+/// bits with AVX-512, 12 with AVX, 8 with NEON) sharpened by Newton steps r += r (1 - x r),
+/// each doubling the correct bits. A vector divide takes 10-20 cycles per batch and stalls a
+/// sweep that does little else.
 template <class V>
 V recip(V x)
 {
@@ -171,9 +171,10 @@ V recip(V x)
     if constexpr (std::is_arithmetic_v<V>) {
         return T(1) / x;
     } else {
+        constexpr bool bits14 = std::is_base_of_v<xsimd::avx512f, typename V::arch_type>;
+        constexpr int steps = (sizeof(T) > 4 ? 2 : 1) + (bits14 ? 0 : 1);
         V r = xsimd::reciprocal(x);
-        r = xsimd::fma(r, xsimd::fnma(x, r, V(T(1))), r);
-        if constexpr (sizeof(T) > 4)
+        for (int s = 0; s < steps; ++s)
             r = xsimd::fma(r, xsimd::fnma(x, r, V(T(1))), r);
         return r;
     }
