@@ -17,6 +17,19 @@ mininn::matrix<T> random_matrix(std::size_t rows, std::size_t cols, mininn::Rng&
     return m;
 }
 
+/// n class indices drawn uniformly from [0, K).
+inline mininn::label_vector random_labels(std::size_t n, std::size_t K, mininn::Rng& rng)
+{
+    mininn::label_vector y = xt::zeros<std::size_t>({n});
+    for (auto& v : y)
+        v = rng.below(K);
+    return y;
+}
+
+/// Same loss, different type: a Network runs every layer on its own for it, with neither the
+/// fused softmax gradient nor the fused head.
+struct UnfusedCrossEntropy : mininn::CrossEntropy {};
+
 /// Runs f, expects it to throw E, and returns the message.
 template <class E, class F>
 std::string message_of(F&& f)

@@ -6,8 +6,9 @@
 
 using namespace mininn;
 
+using test::UnfusedCrossEntropy;
+
 namespace {
-struct UnfusedCrossEntropy : CrossEntropy {};
 
 template <class Net, class Loss, class X, class Y, class T>
 void expect_no_steady_allocations(Net& net, const Loss& loss, const X& x, const Y& y, T lr, bool fresh = true)
@@ -26,14 +27,6 @@ void expect_no_steady_allocations(Net& net, const Loss& loss, const X& x, const 
     });
     CHECK(steady == 0);
 }
-
-label_vector labels(std::size_t n, Rng& rng)
-{
-    label_vector y = xt::zeros<std::size_t>({n});
-    for (auto& v : y)
-        v = rng.below(10);
-    return y;
-}
 } // namespace
 
 TEST_CASE("the allocation counter counts")
@@ -49,7 +42,7 @@ TEST_CASE("the seed network's step does not allocate after the first (float and 
 {
     Rng rng(1);
     const auto Xf = test::random_matrix<float>(784, 3000, rng);
-    const auto y = labels(3000, rng);
+    const auto y = test::random_labels(3000, 10, rng);
     Network netf{Dense<float>(784, 64, init::normal, rng), Sigmoid{}, Dense<float>(64, 10, init::normal, rng),
                  Softmax{}};
     expect_no_steady_allocations(netf, CrossEntropy{}, Xf, y, 1.0f);
@@ -64,7 +57,7 @@ TEST_CASE("other activations, one-hot labels and the unfused path do not allocat
 {
     Rng rng(2);
     const auto X = test::random_matrix<float>(20, 500, rng);
-    const auto y = labels(500, rng);
+    const auto y = test::random_labels(500, 10, rng);
     const auto Y = one_hot<float>(y, 10);
     Network net{
         Dense<float>(20, 32, init::he, rng),     ReLU{},         Dense<float>(32, 16, init::he, rng),     Tanh{},
@@ -78,7 +71,7 @@ TEST_CASE("mini-batches copied into a reused buffer do not allocate")
 {
     Rng rng(3);
     const auto X = test::random_matrix<float>(784, 1280, rng);
-    const auto y = labels(1280, rng);
+    const auto y = test::random_labels(1280, 10, rng);
     Network net{Dense<float>(784, 64, init::normal, rng), Sigmoid{}, Dense<float>(64, 10, init::normal, rng),
                 Softmax{}};
     GD<float> gd(0.1f);
@@ -103,13 +96,13 @@ TEST_CASE("mini-batches copied into a reused buffer do not allocate")
     CHECK(steady == 0);
 }
 
-TEST_CASE("the fused head split over two threads does not allocate after its first step")
+TEST_CASE("the fused head shared with a helper thread does not allocate after its first step")
 {
     Rng rng(4);
     Network net{Dense<float>(30, 16, init::normal, rng), Sigmoid{}, Dense<float>(16, 10, init::normal, rng), Softmax{}};
     const std::size_t n = decltype(net)::fused_head_parallel_columns + 500;
     const auto X = test::random_matrix<float>(30, n, rng);
-    const auto y = labels(n, rng);
+    const auto y = test::random_labels(n, 10, rng);
     REQUIRE(net.threads() == 2);
     expect_no_steady_allocations(net, CrossEntropy{}, X, y, 0.5f); // the first step starts the helper
 }

@@ -7,18 +7,10 @@
 
 using namespace mininn;
 
+using test::random_labels;
+using test::UnfusedCrossEntropy;
+
 namespace {
-// Same loss, different type: the network runs every layer on its own for it.
-struct UnfusedCrossEntropy : CrossEntropy {};
-
-label_vector random_labels(std::size_t n, std::size_t K, Rng& rng)
-{
-    label_vector y = xt::zeros<std::size_t>({n});
-    for (auto& v : y)
-        v = rng.below(K);
-    return y;
-}
-
 template <class Net>
 std::vector<xt::xarray<double>> gradients(Net& net)
 {

@@ -5,10 +5,10 @@
 
 using namespace mininn;
 
-namespace {
-// Same loss, different type: the network cannot pick the fused softmax gradient for it.
-struct UnfusedCrossEntropy : CrossEntropy {};
+using test::random_labels;
+using test::UnfusedCrossEntropy;
 
+namespace {
 auto three_layer(std::uint64_t seed)
 {
     Rng rng(seed);
@@ -16,13 +16,6 @@ auto three_layer(std::uint64_t seed)
                    Tanh{},        Dense<double>(4, 3, init::he, rng), Softmax{}};
 }
 
-label_vector random_labels(std::size_t n, std::size_t K, Rng& rng)
-{
-    label_vector y = xt::zeros<std::size_t>({n});
-    for (auto& v : y)
-        v = rng.below(K);
-    return y;
-}
 } // namespace
 
 TEST_CASE("a Network deduces its scalar type and rebinds untyped layers")
