@@ -53,7 +53,7 @@ struct CrossEntropy {
         } else {
             total = -onehot_log_likelihood(P, Y);
         }
-        return finite_loss(total / static_cast<T>(n));
+        return mean_loss(total, n);
     }
 
     /// dL/dP = -Y / (n max(P, tiny)) into G [K, n] (resized if needed).
@@ -104,7 +104,7 @@ struct CrossEntropy {
             write_softmax_gradient(P, Y, G, static_cast<T*>(nullptr));
             total = -onehot_log_likelihood(P, Y);
         }
-        return finite_loss(total / static_cast<T>(n));
+        return mean_loss(total, n);
     }
 
     /// Checks labels for predictions [K, n] of scalar type T, as value() does, without the
@@ -146,7 +146,11 @@ struct CrossEntropy {
     template <class T>
     static T mean_loss(T total, std::size_t n)
     {
-        return finite_loss(total / static_cast<T>(n));
+        const T loss = total / static_cast<T>(n);
+        if (!std::isfinite(loss))
+            throw numeric_error(detail::cat("CrossEntropy: the loss is ", std::isnan(loss) ? "nan" : "inf",
+                                            ": the network output contains NaN or inf"));
+        return loss;
     }
 
 private:
@@ -191,15 +195,6 @@ private:
         using detail::select;
         const V tiny(std::numeric_limits<detail::scalar_of_t<V>>::min());
         return select(p < tiny, tiny, p);
-    }
-
-    template <class T>
-    static T finite_loss(T loss)
-    {
-        if (!std::isfinite(loss))
-            throw numeric_error(detail::cat("CrossEntropy: the loss is ", std::isnan(loss) ? "nan" : "inf",
-                                            ": the network output contains NaN or inf"));
-        return loss;
     }
 
     template <class L>

@@ -87,6 +87,12 @@ private:
     V y_{};
 };
 
+// Probabilities below e^this are flushed to 0 so that no denormal reaches the products (a
+// denormal operand costs a hundred cycles); the loss does not use them. -65.5 in float,
+// -531 in double.
+template <class T>
+inline const T head_flush_exponent = T(0.75) * std::log(std::numeric_limits<T>::min());
+
 // Prefetch distance for the hidden matrix, in tiles. A tile reads a short run of each of its
 // h rows; the hardware prefetcher does not keep up with dozens of such streams, and without
 // this the sweep ran 2-3x slower here.
@@ -105,9 +111,7 @@ V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std:
     static_assert(NB % R == 0, "the tile must hold whole groups of R blocks");
     using T = scalar_of_t<V>;
     constexpr std::size_t W = sizeof(V) / sizeof(T);
-    // Probabilities below e^cut are flushed to 0 so that no denormal reaches the products
-    // (a denormal operand costs a hundred cycles); the loss does not use them.
-    const T cut = T(0.75) * std::log(std::numeric_limits<T>::min());
+    const T cut = head_flush_exponent<T>;
     for (std::size_t i = 0; i < h; ++i) {
         T* z = Z + i * n + j;
         if constexpr (W > 1)
@@ -267,19 +271,21 @@ T fused_head_c(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b
     for (std::size_t i = 0; i < h; ++i)
         db1[i] = total(h * C + i);
     T loss = total(h * C + h + C);
-    // The last n % W columns, one at a time, accumulating straight into the outputs.
+    // The last n % W columns, one at a time: db1 and db2 straight into the outputs, dW2 in
+    // [h][C] order in scratch space, added once.
+    if (vector_end == n)
+        return loss;
     T* dWs = ws.acc.data();
     T* as = dWs + h * C;
     T* ds = as + h;
+    std::fill_n(dWs, h * C, T(0));
     const T inv_n = T(1) / static_cast<T>(n);
-    for (std::size_t j = vector_end; j < n; ++j) {
-        std::fill_n(dWs, h * C, T(0));
+    for (std::size_t j = vector_end; j < n; ++j)
         loss += head_tile<T, C, 1, 1>(pol, j, c, h, n, Z, b1, ws.w2t.data(), ws.b2.data(), labels, inv_n, P, as, ds,
                                       dWs, db1, db2);
-        for (std::size_t k = 0; k < c; ++k)
-            for (std::size_t i = 0; i < h; ++i)
-                dW2[k * h + i] += dWs[i * C + k];
-    }
+    for (std::size_t k = 0; k < c; ++k)
+        for (std::size_t i = 0; i < h; ++i)
+            dW2[k * h + i] += dWs[i * C + k];
     return loss;
 }
 
