@@ -114,6 +114,30 @@ double worst_ulps_over(std::size_t n, T lo, T hi, F vector_fn, T (*reference)(T)
         worst = std::max(worst, ulps(y[i], reference(x[i])));
     return worst;
 }
+
+// exp_nonpositive over 9 values laid out so that each one lands in every SIMD lane (9 is
+// coprime with the batch widths) and in the scalar tail: 0 below flush, NaN for NaN, within
+// two ulps of std::exp otherwise, never a denormal.
+template <class T>
+void check_exp_edges(const std::vector<T>& values, T flush, bool custom = false)
+{
+    std::vector<T> x(values.size() * 16 + 5), y(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = values[i % values.size()];
+    auto fn = [&](auto v) { return custom ? detail::exp_nonpositive(v, flush) : detail::exp_nonpositive(v); };
+    detail::map(x.data(), y.data(), x.size(), fn);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        CAPTURE(i);
+        CAPTURE(x[i]);
+        if (std::isnan(x[i]))
+            CHECK(std::isnan(y[i]));
+        else if (x[i] < flush)
+            CHECK(y[i] == T(0));
+        else
+            CHECK(ulps(y[i], std::exp(x[i])) <= 2.0);
+        CHECK(std::fpclassify(y[i]) != FP_SUBNORMAL);
+    }
+}
 } // namespace
 
 TEST_CASE("the vector exp and reciprocal are accurate to an ulp or two")
@@ -133,18 +157,13 @@ TEST_CASE("the vector exp and reciprocal are accurate to an ulp or two")
     CHECK(worst_ulps_over<double>(100003, 1e-3, 1e6, inv_fn, +inv_ref_d) <= 1.0);
     CHECK(worst_ulps_over<float>(100003, 1.0f, 2.0f, inv_fn, +inv_ref_f) <= 1.0);
 
-    std::vector<double> x = {std::nan(""), -709.0, -1e9,    -std::numeric_limits<double>::infinity(),
-                             0.0,          -0.0,   -1e-300, -708.0};
-    std::vector<double> y(8);
-    detail::map(x.data(), y.data(), 8, exp_fn);
-    CHECK(std::isnan(y[0]));
-    CHECK(y[1] == 0.0); // below e^-708 the result is flushed to 0, never a denormal
-    CHECK(y[2] == 0.0);
-    CHECK(y[3] == 0.0);
-    CHECK(y[4] == 1.0);
-    CHECK(y[5] == 1.0);
-    CHECK(y[6] == 1.0);
-    CHECK(ulps(y[7], std::exp(-708.0)) <= 2.0);
+    // Below the flush point (e^-708 in double, e^-87 in float, or the caller's) the result is 0,
+    // never a denormal; NaN stays NaN.
+    const double inf = std::numeric_limits<double>::infinity();
+    check_exp_edges<double>({std::nan(""), -709.0, -1e9, -inf, 0.0, -0.0, -1e-300, -708.0, -20.0}, -708.0);
+    check_exp_edges<float>({std::nanf(""), -88.0f, -1e30f, -float(inf), 0.0f, -87.0f, -0.5f, -20.0f, -86.9f}, -87.0f);
+    // A caller's own flush point (the fused head flushes probabilities at e^-65 in float).
+    check_exp_edges<double>({-9.0, -10.0, -10.5, -3.0, -11.0, -1.0, std::nan(""), -12.0, -9.5}, -10.0, true);
 }
 
 TEST_CASE("Sigmoid matches 1 / (1 + e^-z) on the vector path too")

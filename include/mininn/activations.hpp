@@ -128,7 +128,7 @@ struct sigmoid_policy {
     V f(V z) const
     {
         using S = scalar_of_t<V>;
-        const V e = exp_nonpositive(-xsimd::abs(z));
+        const V e = exp_nonpositive(negative_abs(z));
         const V r = recip(S(1) + e);
         return select(z >= S(0), r, e * r);
     }

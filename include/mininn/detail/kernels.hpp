@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <tuple>
 #include <type_traits>
@@ -180,28 +181,85 @@ V recip(V x)
     }
 }
 
-/// e^x for x <= 0 (NaN stays NaN), within an ulp or two; 0 below e^-708 in double. xsimd's
-/// double exp ends in a divide, which would bound a sweep of exps by the divider; here e^x =
-/// 2^k e^r with |r| <= ln 2 / 2 and e^r from its Taylor series to r^13 (error below 1e-17).
+// Polynomials for e^r on |r| <= ln 2 / 2, lowest degree first: near-minimax fits
+// (mpmath.chebyfit) of degree 11 for double, max error 3.2e-18 (the Taylor series needs
+// degree 14 for that), and of degree 6 for float, max error 2.0e-9.
+template <class T>
+struct exp_poly;
+template <>
+struct exp_poly<double> {
+    static constexpr double c[] = {1.0,
+                                   1.0,
+                                   0.5000000000000019,
+                                   0.1666666666666668,
+                                   0.0416666666664881,
+                                   0.008333333333319601,
+                                   0.0013888888952314775,
+                                   0.00019841269890047113,
+                                   2.4801485482328494e-05,
+                                   2.755724091857897e-06,
+                                   2.763263963904103e-07,
+                                   2.5110037605963777e-08};
+    // ln 2 in two parts, the first with its low 32 bits zero, so k ln 2 is exact for |k| < 2^20.
+    static constexpr double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    static constexpr double flush = -708.0; // e^x is normal down to e^-708.39
+};
+template <>
+struct exp_poly<float> {
+    static constexpr float c[] = {1.0f, 1.0f, 0.5f, 0.16666415f, 0.04166635f, 0.008375126f, 0.0013941108f};
+    static constexpr float ln2_hi = 0.69311523f, ln2_lo = 3.1946183e-05f; // hi: low 12 bits zero
+    static constexpr float flush = -87.0f;                                // normal down to e^-87.33
+};
+
+/// -|x|, by setting the sign bit: one instruction where -abs(x) takes two.
 template <class V>
-V exp_nonpositive(V x)
+V negative_abs(V x)
+{
+    if constexpr (std::is_arithmetic_v<V>)
+        return -std::abs(x);
+    else
+        return x | V(scalar_of_t<V>(-0.0));
+}
+
+/// e^x for x <= 0 (NaN stays NaN), within an ulp or two; 0 below e^flush, by default e^-708
+/// in double and e^-87 in float (a caller may flush higher, not lower), so never a denormal.
+/// Divide-free (xsimd's double exp ends in a divide, which would bound a sweep of exps by the
+/// divider) and short: e^x = 2^k e^r with k = round(x / ln 2), rounded by adding 1.5 * 2^52
+/// (2^23 in float), which also leaves k in the low bits of the sum.
+template <class V>
+V exp_nonpositive(V x, scalar_of_t<V> flush = exp_poly<scalar_of_t<V>>::flush)
 {
     using T = scalar_of_t<V>;
     if constexpr (std::is_arithmetic_v<V>) {
-        return std::exp(x);
-    } else if constexpr (sizeof(T) == 4) {
-        return xsimd::exp(x);
+        return x < flush ? T(0) : std::exp(x);
     } else {
-        const V k = xsimd::nearbyint(x * V(1.4426950408889634)); // x / ln 2
-        V r = xsimd::fnma(k, V(6.93147180369123816490e-01), x);  // ln 2 in two parts, so k ln 2 is exact
-        r = xsimd::fnma(k, V(1.90821492927058770002e-10), r);
-        V p(1.0 / 6227020800.0); // 1/13!
-        for (const double f :
-             {479001600.0, 39916800.0, 3628800.0, 362880.0, 40320.0, 5040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0})
-            p = xsimd::fma(p, r, V(1.0 / f));
-        using I = xsimd::batch<std::int64_t, typename V::arch_type>;
-        const V scale = xsimd::bitwise_cast<V>((xsimd::to_int(k) + I(1023)) << 52); // 2^k
-        return select(x < V(-708.0), V(0.0), p * scale);
+        using P = exp_poly<T>;
+        constexpr int mantissa = std::numeric_limits<T>::digits - 1;
+        const V shifter(T(1.5) * T(std::int64_t(1) << mantissa));
+        const V t = xsimd::fma(x, V(T(1.4426950408889634)), shifter); // x / ln 2 + shifter
+        const V k = t - shifter;
+        V r = xsimd::fnma(k, V(P::ln2_hi), x);
+        r = xsimd::fnma(k, V(P::ln2_lo), r);
+        constexpr std::size_t deg = std::size(P::c) - 1;
+        V p(P::c[deg]);
+        for (std::size_t i = deg; i-- > 0;)
+            p = xsimd::fma(p, r, V(P::c[i]));
+#if defined(__AVX512F__)
+        if constexpr (std::is_base_of_v<xsimd::avx512f, typename V::arch_type>) {
+            // p 2^k in one instruction, zeroing the lanes below the flush point; "not less
+            // than" is true for NaN, so NaN lanes keep their NaN.
+            if constexpr (sizeof(T) == 8)
+                return _mm512_maskz_scalef_pd(_mm512_cmp_pd_mask(x, V(flush), _CMP_NLT_UQ), p, k);
+            else
+                return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, V(flush), _CMP_NLT_UQ), p, k);
+        }
+#endif
+        // 2^k from the bits of t: its low bits hold k, and the shifter's high bits shift out.
+        // As above, NaN lanes are not "below" and keep their NaN.
+        using I = xsimd::batch<std::conditional_t<sizeof(T) == 8, std::int64_t, std::int32_t>, typename V::arch_type>;
+        const I bias(std::numeric_limits<T>::max_exponent - 1);
+        const V scale = xsimd::bitwise_cast<V>((xsimd::bitwise_cast<I>(t) + bias) << mantissa);
+        return select(!(x < V(flush)), p * scale, V(T(0)));
     }
 }
 
