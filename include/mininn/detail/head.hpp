@@ -62,6 +62,7 @@ class block_labels {
     static constexpr bool indices = std::is_integral_v<std::remove_cv_t<std::remove_pointer_t<P>>>;
 
 public:
+    block_labels() = default;
     block_labels(P labels, std::size_t n, std::size_t j) : labels_(labels), n_(n), j_(j)
     {
         if constexpr (indices && std::is_arithmetic_v<V>) {
@@ -82,8 +83,8 @@ public:
     }
 
 private:
-    P labels_;
-    std::size_t n_, j_;
+    P labels_{};
+    std::size_t n_ = 0, j_ = 0;
     V y_{};
 };
 
@@ -100,27 +101,33 @@ inline constexpr std::size_t head_prefetch_tiles = 2;
 
 // One tile of NB blocks of V::size columns (one column for a scalar V) starting at column j.
 // C is the class count rounded up; classes c..C have zero weights and bias -inf, so they drop
-// out of the softmax. R blocks go through the thin products together, so that each weight
-// loaded serves R FMAs. a holds the tile's activations [h][NB], d its output gradients
-// [NB][C]; accumulators are per lane: dW [h][C], db1 [h], db2 [C]. Returns the tile's loss.
+// out of the softmax. a holds the tile's activations [h][NB], d its scores and then its output
+// gradients [NB][C]; accumulators are per lane: dW [h][C], db1 [h], db2 [C]. Returns the
+// tile's loss. Every step runs over all NB blocks together: the blocks' dependency chains
+// (max, exp, sum, reciprocal) are independent, and side by side they keep both vector ports
+// busy where one block at a time would wait on latency.
 template <class V, std::size_t C, std::size_t NB, std::size_t R, class Policy, class L>
 V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std::size_t n, scalar_of_t<V>* Z,
             const scalar_of_t<V>* b1, const scalar_of_t<V>* w2t, const scalar_of_t<V>* b2, L labels,
             scalar_of_t<V> inv_n, scalar_of_t<V>* P, V* a, V* d, V* dW, V* db1, V* db2)
 {
     static_assert(NB % R == 0, "the tile must hold whole groups of R blocks");
+    static_assert(C % 2 == 0, "class counts are padded to even");
     using T = scalar_of_t<V>;
-    constexpr std::size_t W = sizeof(V) / sizeof(T);
-    const T cut = head_flush_exponent<T>;
+    constexpr std::size_t W = sizeof(V) / sizeof(T), line = 64 / sizeof(T);
     for (std::size_t i = 0; i < h; ++i) {
         T* z = Z + i * n + j;
-        if constexpr (W > 1)
-            for (std::size_t off = 0; off < NB * W; off += 64 / sizeof(T))
+        if constexpr (W > 1) {
+            for (std::size_t off = 0; off < NB * W; off += line)
                 __builtin_prefetch(z + head_prefetch_tiles * NB * W + off, 1);
+            if (i < c) // P's rows are written below; without this each store waits for its line
+                for (std::size_t off = 0; off < NB * W; off += line)
+                    __builtin_prefetch(P + i * n + j + head_prefetch_tiles * NB * W + off, 1);
+        }
         for (std::size_t b = 0; b < NB; ++b)
             a[i * NB + b] = pol.f(load_lanes<V>(z + b * W) + V(b1[i])); // A = f(Z + b1)
     }
-    V loss(T(0));
+    // S = W2 A + b2, R blocks at a time so that each weight loaded serves R FMAs.
     for (std::size_t b0 = 0; b0 < NB; b0 += R) {
         V s[R][C];
         for (std::size_t r = 0; r < R; ++r)
@@ -130,69 +137,97 @@ V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std:
             for (std::size_t k = 0; k < C; ++k) {
                 const V w(w2t[i * C + k]);
                 for (std::size_t r = 0; r < R; ++r)
-                    s[r][k] = xsimd::fma(w, a[i * NB + b0 + r], s[r][k]); // S = W2 A + b2
+                    s[r][k] = xsimd::fma(w, a[i * NB + b0 + r], s[r][k]);
             }
-        for (std::size_t r = 0; r < R; ++r) {
-            const std::size_t b = b0 + r, jb = j + b * W;
-            V mx = s[r][0];
-            for (std::size_t k = 1; k < C; ++k)
-                mx = xsimd::max(mx, s[r][k]);
-            V e[C], sum(T(0));
-            for (std::size_t k = 0; k < C; ++k) {
-                s[r][k] = s[r][k] - mx;
-                e[k] = select(s[r][k] < V(cut), V(T(0)), exp_nonpositive(s[r][k]));
-                sum += e[k];
-            }
-            const V inv_sum = recip(sum);
-            const block_labels<V, L> y(labels, n, jb);
-            V ys(T(0)), yz(T(0));
-            for (std::size_t k = 0; k < C; ++k) {
-                if (k < c) {
-                    const V p = e[k] * inv_sum;
-                    store_lanes(P + k * n + jb, p);
-                    const V yk = y(k);
-                    ys += yk;
-                    yz = xsimd::fma(yk, s[r][k], yz);
-                    d[b * C + k] = (p - yk) * V(inv_n); // dL/dS = (P - Y) / n
-                    db2[k] += d[b * C + k];
-                } else {
-                    d[b * C + k] = V(T(0));
-                }
-            }
-            loss += ys * xsimd::log(sum) - yz; // -sum_k y_k log p_k, log p_k = s_k - max - log sum
-        }
+        for (std::size_t r = 0; r < R; ++r)
+            for (std::size_t k = 0; k < C; ++k)
+                d[(b0 + r) * C + k] = s[r][k];
     }
+    // Softmax and loss: e_k = e^(s_k - max), log p_k = s_k - max - log sum_k e_k.
+    const T cut = head_flush_exponent<T>;
+    V mx[NB], sum[NB], ys[NB], yz[NB];
+    block_labels<V, L> y[NB];
+    for (std::size_t b = 0; b < NB; ++b) {
+        y[b] = block_labels<V, L>(labels, n, j + b * W);
+        mx[b] = d[b * C];
+        sum[b] = ys[b] = yz[b] = V(T(0));
+    }
+    for (std::size_t k = 1; k < C; ++k)
+        for (std::size_t b = 0; b < NB; ++b)
+            mx[b] = xsimd::max(mx[b], d[b * C + k]);
+    for (std::size_t k = 0; k < C; ++k)
+        for (std::size_t b = 0; b < NB; ++b) {
+            const V sk = d[b * C + k] - mx[b];
+            const V e = exp_nonpositive(sk, cut);
+            d[b * C + k] = e;
+            sum[b] += e;
+            if (k < c) {
+                const V yk = y[b](k);
+                ys[b] += yk;
+                yz[b] = xsimd::fma(yk, sk, yz[b]);
+            }
+        }
+    V loss(T(0));
+    for (std::size_t b = 0; b < NB; ++b) {
+        loss += ys[b] * xsimd::log(sum[b]) - yz[b]; // -sum_k y_k log p_k
+        sum[b] = recip(sum[b]);
+    }
+    for (std::size_t k = 0; k < C; ++k) {
+        V dbk(T(0));
+        for (std::size_t b = 0; b < NB; ++b) {
+            V dk(T(0));
+            if (k < c) {
+                const V p = d[b * C + k] * sum[b];
+                store_lanes(P + k * n + j + b * W, p);
+                dk = (p - y[b](k)) * V(inv_n); // dL/dS = (P - Y) / n
+                dbk += dk;
+            }
+            d[b * C + k] = dk;
+        }
+        db2[k] += dbk;
+    }
+    // dZ = (W2^T dS) * f'(A), written over Z.
     for (std::size_t b0 = 0; b0 < NB; b0 += R) {
         V dk[R][C];
         for (std::size_t r = 0; r < R; ++r)
             for (std::size_t k = 0; k < C; ++k)
                 dk[r][k] = d[(b0 + r) * C + k];
         for (std::size_t i = 0; i < h; ++i) {
-            V da[R][2];
+            V da[R];
             for (std::size_t r = 0; r < R; ++r)
-                da[r][0] = da[r][1] = V(T(0));
+                da[r] = V(T(0));
             for (std::size_t k = 0; k < C; ++k) {
                 const V w(w2t[i * C + k]);
                 for (std::size_t r = 0; r < R; ++r)
-                    da[r][k % 2] = xsimd::fma(w, dk[r][k], da[r][k % 2]); // dA = W2^T dS
+                    da[r] = xsimd::fma(w, dk[r][k], da[r]); // dA = W2^T dS
             }
+            V dzs(T(0));
             for (std::size_t r = 0; r < R; ++r) {
                 const std::size_t b = b0 + r;
-                const V dz = (da[r][0] + da[r][1]) * pol.df(a[i * NB + b]); // dZ = dA * f'(A)
+                const V dz = da[r] * pol.df(a[i * NB + b]); // dZ = dA * f'(A)
                 store_lanes(Z + i * n + j + b * W, dz);
-                db1[i] += dz;
+                dzs += dz;
             }
+            db1[i] += dzs;
         }
     }
-    for (std::size_t i = 0; i < h; ++i) {
-        V ai[NB];
-        for (std::size_t b = 0; b < NB; ++b)
-            ai[b] = a[i * NB + b];
-        for (std::size_t k = 0; k < C; ++k) {
-            V acc = dW[i * C + k];
-            for (std::size_t b = 0; b < NB; ++b)
-                acc = xsimd::fma(d[b * C + k], ai[b], acc); // dW2 += dS A^T
-            dW[i * C + k] = acc;
+    // dW2 += dS A^T, two classes at a time with their gradients held in registers, so each
+    // activation loaded serves two FMAs and each accumulator is loaded once per tile.
+    for (std::size_t k = 0; k < C; k += 2) {
+        V d0[NB], d1[NB];
+        for (std::size_t b = 0; b < NB; ++b) {
+            d0[b] = d[b * C + k];
+            d1[b] = d[b * C + k + 1];
+        }
+        for (std::size_t i = 0; i < h; ++i) {
+            V acc0 = dW[i * C + k], acc1 = dW[i * C + k + 1];
+            for (std::size_t b = 0; b < NB; ++b) {
+                const V ai = a[i * NB + b];
+                acc0 = xsimd::fma(d0[b], ai, acc0);
+                acc1 = xsimd::fma(d1[b], ai, acc1);
+            }
+            dW[i * C + k] = acc0;
+            dW[i * C + k + 1] = acc1;
         }
     }
     return loss;
