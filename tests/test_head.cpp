@@ -45,7 +45,7 @@ void check_shapes(Act act, double rtol, double atol)
 {
     Rng rng(11);
     for (std::size_t c : {1, 2, 3, 7, 10, 16})
-        for (std::size_t n : {1, 5, 37, 130}) {
+        for (std::size_t n : {1, 5, 37, 130, 1100}) {
             CAPTURE(c);
             CAPTURE(n);
             Network net{Dense<T>(6, 9, init::xavier, rng), act, Dense<T>(9, c, init::xavier, rng), Softmax{}};
@@ -57,7 +57,8 @@ void check_shapes(Act act, double rtol, double atol)
 
 TEST_CASE("the fused head agrees with the layer-by-layer path for 1 to 16 classes and any batch width")
 {
-    // Widths 1, 5, 37 and 130 exercise the scalar tail, single vector blocks and whole tiles.
+    // Widths 1, 5, 37, 130 and 1100 exercise the scalar tail, single vector blocks, whole tiles
+    // and several chunks of tiles.
     check_shapes<double>(Sigmoid{}, 1e-12, 1e-15);
     check_shapes<double>(Tanh{}, 1e-12, 1e-15);
     check_shapes<double>(ReLU{}, 1e-12, 1e-15);

@@ -94,22 +94,25 @@ private:
 template <class T>
 inline const T head_flush_exponent = T(0.75) * std::log(std::numeric_limits<T>::min());
 
-// Prefetch distance for the hidden matrix, in tiles. A tile reads a short run of each of its
-// h rows; the hardware prefetcher does not keep up with dozens of such streams, and without
-// this the sweep ran 2-3x slower here.
-inline constexpr std::size_t head_prefetch_tiles = 2;
+// Prefetch distances, in tiles. A tile reads a short run of each of its h rows of Z; the
+// hardware prefetcher does not keep up with dozens of such streams, and without prefetching
+// the sweep ran 2-3x slower here. Z's runs are fetched into L2 three tiles ahead and into L1,
+// for writing, one tile ahead (2-3 % faster than L1 two tiles ahead: L1 then held three
+// tiles of Z); P's rows, which are only written, go to L1 two tiles ahead.
+inline constexpr std::size_t head_prefetch_l2_tiles = 3, head_prefetch_tiles = 2;
 
 // One tile of NB blocks of V::size columns (one column for a scalar V) starting at column j.
 // C is the class count rounded up; classes c..C have zero weights and bias -inf, so they drop
-// out of the softmax. a holds the tile's activations [h][NB], d its scores and then its output
-// gradients [NB][C]; accumulators are per lane: dW [h][C], db1 [h], db2 [C]. Returns the
-// tile's loss. Every step runs over all NB blocks together: the blocks' dependency chains
-// (max, exp, sum, reciprocal) are independent, and side by side they keep both vector ports
-// busy where one block at a time would wait on latency.
+// out of the softmax. Writes the tile's activations to a [h] rows of stride as (NB used) and
+// its output gradients to d [NB][C], which head_dw then turns into dW2; accumulates db1 [h]
+// and db2 [C] per lane. Returns the tile's loss. Every step runs over all NB blocks
+// together: the blocks' dependency chains (max, exp, sum, reciprocal) are independent, and
+// side by side they keep both vector ports busy where one block at a time would wait on
+// latency.
 template <class V, std::size_t C, std::size_t NB, std::size_t R, class Policy, class L>
 V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std::size_t n, scalar_of_t<V>* Z,
             const scalar_of_t<V>* b1, const scalar_of_t<V>* w2t, const scalar_of_t<V>* b2, L labels,
-            scalar_of_t<V> inv_n, scalar_of_t<V>* P, V* a, V* d, V* dW, V* db1, V* db2)
+            scalar_of_t<V> inv_n, scalar_of_t<V>* P, V* a, std::size_t as, V* d, V* db1, V* db2)
 {
     static_assert(NB % R == 0, "the tile must hold whole groups of R blocks");
     static_assert(C % 2 == 0, "class counts are padded to even");
@@ -118,14 +121,16 @@ V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std:
     for (std::size_t i = 0; i < h; ++i) {
         T* z = Z + i * n + j;
         if constexpr (W > 1) {
-            for (std::size_t off = 0; off < NB * W; off += line)
-                __builtin_prefetch(z + head_prefetch_tiles * NB * W + off, 1);
+            for (std::size_t off = 0; off < NB * W; off += line) {
+                __builtin_prefetch(z + head_prefetch_l2_tiles * NB * W + off, 0, 2);
+                __builtin_prefetch(z + NB * W + off, 1);
+            }
             if (i < c) // P's rows are written below; without this each store waits for its line
                 for (std::size_t off = 0; off < NB * W; off += line)
                     __builtin_prefetch(P + i * n + j + head_prefetch_tiles * NB * W + off, 1);
         }
         for (std::size_t b = 0; b < NB; ++b)
-            a[i * NB + b] = pol.f(load_lanes<V>(z + b * W) + V(b1[i])); // A = f(Z + b1)
+            a[i * as + b] = pol.f(load_lanes<V>(z + b * W) + V(b1[i])); // A = f(Z + b1)
     }
     // S = W2 A + b2, R blocks at a time so that each weight loaded serves R FMAs.
     for (std::size_t b0 = 0; b0 < NB; b0 += R) {
@@ -137,7 +142,7 @@ V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std:
             for (std::size_t k = 0; k < C; ++k) {
                 const V w(w2t[i * C + k]);
                 for (std::size_t r = 0; r < R; ++r)
-                    s[r][k] = xsimd::fma(w, a[i * NB + b0 + r], s[r][k]);
+                    s[r][k] = xsimd::fma(w, a[i * as + b0 + r], s[r][k]);
             }
         for (std::size_t r = 0; r < R; ++r)
             for (std::size_t k = 0; k < C; ++k)
@@ -204,41 +209,60 @@ V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std:
             V dzs(T(0));
             for (std::size_t r = 0; r < R; ++r) {
                 const std::size_t b = b0 + r;
-                const V dz = da[r] * pol.df(a[i * NB + b]); // dZ = dA * f'(A)
+                const V dz = da[r] * pol.df(a[i * as + b]); // dZ = dA * f'(A)
                 store_lanes(Z + i * n + j + b * W, dz);
                 dzs += dz;
             }
             db1[i] += dzs;
         }
     }
-    // dW2 += dS A^T, two classes at a time with their gradients held in registers, so each
-    // activation loaded serves two FMAs and each accumulator is loaded once per tile.
-    for (std::size_t k = 0; k < C; k += 2) {
-        V d0[NB], d1[NB];
-        for (std::size_t b = 0; b < NB; ++b) {
-            d0[b] = d[b * C + k];
-            d1[b] = d[b * C + k + 1];
-        }
-        for (std::size_t i = 0; i < h; ++i) {
-            V acc0 = dW[i * C + k], acc1 = dW[i * C + k + 1];
-            for (std::size_t b = 0; b < NB; ++b) {
-                const V ai = a[i * NB + b];
-                acc0 = xsimd::fma(d0[b], ai, acc0);
-                acc1 = xsimd::fma(d1[b], ai, acc1);
-            }
-            dW[i * C + k] = acc0;
-            dW[i * C + k + 1] = acc1;
-        }
-    }
     return loss;
 }
 
+// dW2 += dS A^T over nb blocks: a [h] rows of stride as (nb used), d [nb][C], dW [h][C] per
+// lane. Two hidden units and up to ten classes at a time are held in registers, so each load
+// serves several FMAs and each accumulator in memory is updated once per call: run once per
+// chunk of tiles rather than per tile, this keeps the per-lane accumulators (40 KB) out of L1
+// while the tiles stream through it.
+template <class V, std::size_t C>
+void head_dw(const V* a, std::size_t as, const V* d, std::size_t nb, std::size_t h, V* dW)
+{
+    constexpr std::size_t KB = C <= 10 ? C : C / 2;
+    for (std::size_t k0 = 0; k0 < C; k0 += KB) {
+        for (std::size_t i = 0; i < h; i += 2) {
+            const std::size_t i1 = i + 1 < h ? i + 1 : i; // an odd last row is done twice, kept once
+            V acc0[KB], acc1[KB];
+            for (std::size_t k = 0; k < KB; ++k)
+                acc0[k] = acc1[k] = V(scalar_of_t<V>(0));
+            for (std::size_t blk = 0; blk < nb; ++blk) {
+                const V a0 = a[i * as + blk], a1 = a[i1 * as + blk];
+                for (std::size_t k = 0; k < KB; ++k) {
+                    const V dk = d[blk * C + k0 + k];
+                    acc0[k] = xsimd::fma(dk, a0, acc0[k]); // dW2 += dS A^T
+                    acc1[k] = xsimd::fma(dk, a1, acc1[k]);
+                }
+            }
+            for (std::size_t k = 0; k < KB; ++k) {
+                dW[i * C + k0 + k] += acc0[k];
+                if (i1 != i)
+                    dW[i1 * C + k0 + k] += acc1[k];
+            }
+        }
+    }
+}
+
+// Tiles per chunk: head_dw runs once per chunk. The chunk's activations (128 KB) stay in L2
+// and its output gradients (20 KB with 10 classes) in L1.
+inline constexpr std::size_t head_chunk_tiles = 8;
+
 // Per-lane accumulators of one share of the columns: dW [h][C], db1 [h], db2 [C] and the
-// loss, then a tile's activations [h][NB] and output gradients [NB][C].
+// loss, then a chunk's activations [h][chunk_tiles * NB] and output gradients
+// [chunk_tiles * NB][C].
 template <class T, std::size_t C, std::size_t NB>
 struct head_share_layout {
+    static constexpr std::size_t blocks = head_chunk_tiles * NB;
     static std::size_t accumulators(std::size_t h) { return (h * C + h + C + 1) * batch<T>::size; }
-    static std::size_t size(std::size_t h) { return accumulators(h) + (h * NB + NB * C) * batch<T>::size; }
+    static std::size_t size(std::size_t h) { return accumulators(h) + (h + C) * blocks * batch<T>::size; }
 };
 
 // Columns [j0, j1), a multiple of the batch width, added to the share's accumulators.
@@ -247,19 +271,26 @@ void head_share(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* 
                 std::size_t c, L labels, T* P, std::size_t j0, std::size_t j1, T* acc)
 {
     using B = batch<T>;
-    constexpr std::size_t W = B::size, R = C <= 10 ? 2 : 1;
+    constexpr std::size_t W = B::size, R = C <= 10 ? 2 : 1, blocks = head_share_layout<T, C, NB>::blocks;
     B* dW = reinterpret_cast<B*>(acc);
     B* db1 = dW + h * C;
     B* db2 = db1 + h;
     B* loss = db2 + C;
     B* a = loss + 1;
-    B* d = a + h * NB;
+    B* d = a + h * blocks;
     const T inv_n = T(1) / static_cast<T>(n);
     std::size_t j = j0;
-    for (; j + NB * W <= j1; j += NB * W)
-        *loss += head_tile<B, C, NB, R>(pol, j, c, h, n, Z, b1, w2t, b2, labels, inv_n, P, a, d, dW, db1, db2);
-    for (; j + W <= j1; j += W)
-        *loss += head_tile<B, C, 1, 1>(pol, j, c, h, n, Z, b1, w2t, b2, labels, inv_n, P, a, d, dW, db1, db2);
+    while (j + W <= j1) {
+        // A chunk: whole tiles, then single blocks at the end of the range, then dW2 for all.
+        std::size_t nb = 0;
+        for (; nb + NB <= blocks && j + NB * W <= j1; nb += NB, j += NB * W)
+            *loss += head_tile<B, C, NB, R>(pol, j, c, h, n, Z, b1, w2t, b2, labels, inv_n, P, a + nb, blocks,
+                                            d + nb * C, db1, db2);
+        for (; nb < blocks && j + W <= j1 && j + NB * W > j1; ++nb, j += W)
+            *loss += head_tile<B, C, 1, 1>(pol, j, c, h, n, Z, b1, w2t, b2, labels, inv_n, P, a + nb, blocks,
+                                           d + nb * C, db1, db2);
+        head_dw<B, C>(a, blocks, d, nb, h, dW);
+    }
 }
 
 template <std::size_t C, class T, class Policy, class L, class Runner>
@@ -315,9 +346,11 @@ T fused_head_c(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b
     T* ds = as + h;
     std::fill_n(dWs, h * C, T(0));
     const T inv_n = T(1) / static_cast<T>(n);
-    for (std::size_t j = vector_end; j < n; ++j)
-        loss += head_tile<T, C, 1, 1>(pol, j, c, h, n, Z, b1, ws.w2t.data(), ws.b2.data(), labels, inv_n, P, as, ds,
-                                      dWs, db1, db2);
+    for (std::size_t j = vector_end; j < n; ++j) {
+        loss += head_tile<T, C, 1, 1>(pol, j, c, h, n, Z, b1, ws.w2t.data(), ws.b2.data(), labels, inv_n, P, as, 1, ds,
+                                      db1, db2);
+        head_dw<T, C>(as, 1, ds, 1, h, dWs);
+    }
     for (std::size_t k = 0; k < c; ++k)
         for (std::size_t i = 0; i < h; ++i)
             dW2[k * h + i] += dWs[i * C + k];
