@@ -189,7 +189,8 @@ V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std:
             }
             d[b * C + k] = dk;
         }
-        db2[k] += dbk;
+        if (k < c) // for a scalar V, db2 is the caller's [c] output
+            db2[k] += dbk;
     }
     // dZ = (W2^T dS) * f'(A), written over Z.
     for (std::size_t b0 = 0; b0 < NB; b0 += R) {
