@@ -10,7 +10,8 @@
 //   backward  dS = (P - Y) / n, dW2 = dS A^T, db2 = sum dS,
 //             dZ = (W2^T dS) * f'(A), db1 = sum dZ, written over Z
 //
-// so the hidden matrix is read once and written once, and A is never stored.
+// so the hidden matrix is read once and written once, and A is never written out: dW2 is
+// taken once per chunk of tiles from a buffer that stays in cache.
 #pragma once
 
 #include <algorithm>
