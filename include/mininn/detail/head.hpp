@@ -106,7 +106,8 @@ inline constexpr std::size_t head_prefetch_l2_tiles = 3, head_prefetch_tiles = 2
 // C is the class count rounded up; classes c..C have zero weights and bias -inf, so they drop
 // out of the softmax. Writes the tile's activations to a [h] rows of stride as (NB used) and
 // its output gradients to d [NB][C], which head_dw then turns into dW2; accumulates db1 [h]
-// and db2 [C] per lane. Returns the tile's loss. Every step runs over all NB blocks
+// and db2 per lane, the latter for the c real classes only, so the scalar tail can pass the
+// caller's [c] output. Returns the tile's loss. Every step runs over all NB blocks
 // together: the blocks' dependency chains (max, exp, sum, reciprocal) are independent, and
 // side by side they keep both vector ports busy where one block at a time would wait on
 // latency.
@@ -190,7 +191,7 @@ V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std:
             }
             d[b * C + k] = dk;
         }
-        if (k < c) // for a scalar V, db2 is the caller's [c] output
+        if (k < c)
             db2[k] += dbk;
     }
     // dZ = (W2^T dS) * f'(A), written over Z.
@@ -253,6 +254,9 @@ void head_dw(const V* a, std::size_t as, const V* d, std::size_t nb, std::size_t
     }
 }
 
+// Blocks of V::size columns per tile (with AVX-512: 64 columns in float, 32 in double).
+inline constexpr std::size_t head_tile_blocks = 4;
+
 // Tiles per chunk: head_dw runs once per chunk. With 64 hidden units and 10 classes the
 // chunk's activations (128 KB) stay in L2 and its output gradients (20 KB) in L1.
 inline constexpr std::size_t head_chunk_tiles = 8;
@@ -300,8 +304,8 @@ T fused_head_c(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b
                std::size_t c, L labels, T* P, T* dW2, T* db2, T* db1, head_workspace<T>& ws, Runner* runner)
 {
     using B = batch<T>;
-    using layout = head_share_layout<T, C, 4>;
-    constexpr std::size_t W = B::size, tile = 4 * W;
+    constexpr std::size_t NB = head_tile_blocks, W = B::size, tile = NB * W;
+    using layout = head_share_layout<T, C, NB>;
     ws.w2t.assign(h * C, T(0));
     ws.b2.assign(C, -std::numeric_limits<T>::infinity());
     for (std::size_t k = 0; k < c; ++k) {
@@ -320,14 +324,15 @@ T fused_head_c(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b
     auto run = [&](std::size_t part) {
         T* acc = ws.acc.data() + part * share;
         for (std::size_t j = next.fetch_add(chunk); j < tiled_end; j = next.fetch_add(chunk))
-            head_share<C, 4>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, j,
-                             std::min(j + chunk, tiled_end), acc);
+            head_share<C, NB>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, j,
+                              std::min(j + chunk, tiled_end), acc);
     };
     if (runner != nullptr)
         runner->run_on_both(run);
     else
         run(0);
-    head_share<C, 4>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, tiled_end, vector_end, ws.acc.data());
+    head_share<C, NB>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, tiled_end, vector_end,
+                      ws.acc.data());
     const B* acc0 = reinterpret_cast<const B*>(ws.acc.data());
     const B* acc1 = reinterpret_cast<const B*>(ws.acc.data() + share);
     auto total = [&](std::size_t idx) { return xsimd::hadd(parts == 2 ? acc0[idx] + acc1[idx] : acc0[idx]); };
