@@ -157,7 +157,7 @@ TEST_CASE("truncated data and trailing bytes")
     b.push_back(1);
     b.push_back(2);
     p = dir.raw("trail", b);
-    CHECK(idx_error(p) == p + ": 2 trailing bytes after the 12 bytes that dimensions [3, 2, 2] describe");
+    CHECK(idx_error(p) == p + ": trailing bytes after the 12 bytes that dimensions [3, 2, 2] describe");
 }
 
 TEST_CASE("dimensions that overflow or promise more than the file holds are refused before any allocation")
@@ -166,11 +166,54 @@ TEST_CASE("dimensions that overflow or promise more than the file holds are refu
     bytes b = idx_header(0x08, {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu});
     b.push_back(0);
     auto p = dir.raw("overflow", b);
-    CHECK(idx_error(p) == p + ": dimensions overflow");
+    CHECK(idx_error(p) == p + ": dimensions [4294967295, 4294967295, 4294967295] describe more than 2147483648 bytes");
     b = idx_header(0x08, {60000, 28, 28}); // the real header, with 4 bytes of data
     b.insert(b.end(), {1, 2, 3, 4});
     p = dir.raw("huge", b);
     CHECK(idx_error(p) == p + ": truncated: dimensions [60000, 28, 28] need 47040000 bytes of data, the file has 4");
+}
+
+TEST_CASE("dimensions with a zero are bounded too, and images need at least one image of one pixel")
+{
+    TempDir dir;
+    // [0, 2^29, 2^29]: no element, but 2^58 pixels per image (the element count wrapped to 0 once)
+    auto p = dir.raw("wrap", idx_header(0x08, {0, 1u << 29, 1u << 29}));
+    CHECK(idx_error(p) == p + ": dimensions [0, 536870912, 536870912] describe more than 2147483648 bytes");
+    // [0, 65535, 65535]: 4.3e9 pixels per image, more than the default bound
+    p = dir.raw("wide", idx_header(0x08, {0, 65535, 65535}));
+    CHECK(idx_error(p) == p + ": dimensions [0, 65535, 65535] describe more than 2147483648 bytes");
+    // zero images of a sane size: a valid IDX file, but no data set
+    p = dir.raw("none", idx_header(0x08, {0, 28, 28}));
+    CHECK(read_idx(p).data.empty());
+    CHECK(test::message_of<io_error>([&] { read_idx_images<float>(p); }) == p + ": dimensions [0, 28, 28] hold no image");
+    p = dir.raw("nopixel", idx_header(0x08, {5, 0, 28}));
+    CHECK(test::message_of<io_error>([&] { read_idx_images<float>(p); }) == p + ": dimensions [5, 0, 28] hold no pixel");
+    // a smaller bound is honoured: the real header is refused under 1 MB
+    bytes b = idx_header(0x08, {60000, 28, 28});
+    p = dir.raw("bounded", b);
+    CHECK(test::message_of<io_error>([&] { read_idx(p, 1 << 20); }) ==
+          p + ": dimensions [60000, 28, 28] describe more than 1048576 bytes");
+}
+
+TEST_CASE("a header is checked before the content behind it is decompressed")
+{
+    TempDir dir;
+    // 64 MB of zeros, gzipped: the magic is fine, element type 0 is not; the reader stops after 4 bytes
+    // (it used to inflate everything first, up to 2 GiB)
+    const std::string p = (dir.path / "zeros.gz").string();
+    gzFile f = gzopen(p.c_str(), "wb9");
+    REQUIRE(f != nullptr);
+    const bytes zeros(1 << 20, 0);
+    for (int i = 0; i < 64; ++i)
+        REQUIRE(gzwrite(f, zeros.data(), static_cast<unsigned>(zeros.size())) == static_cast<int>(zeros.size()));
+    gzclose(f);
+    CHECK(idx_error(p) == p + ": element type 0x0 (unknown) is not supported; expected 0x8 (unsigned byte)");
+    // a labels file claiming 2^31 - 1 labels with 3 bytes: truncated, and the buffer held only what arrived
+    bytes b = idx_header(0x08, {0x7FFFFFFFu});
+    b.insert(b.end(), {1, 2, 3});
+    const auto q = dir.gz("claims.gz", b);
+    CHECK(test::message_of<io_error>([&] { read_idx_labels(q); }) ==
+          q + ": truncated: dimensions [2147483647] need 2147483647 bytes of data, the file has 3");
 }
 
 TEST_CASE("corrupt and truncated gzip streams")
@@ -213,18 +256,4 @@ TEST_CASE("load_mnist finds raw or gzipped files and checks that counts agree")
     msg = test::message_of<io_error>([&] { load_mnist<float>(empty.path.string()); });
     CHECK(msg == empty.path.string() + ": no train-images-idx3-ubyte or train-images-idx3-ubyte.gz "
                                        "(examples/mnist/get-mnist.sh downloads them)");
-}
-
-TEST_CASE("write_file_atomic replaces a file whole and leaves no temporary behind")
-{
-    TempDir dir;
-    const auto p = (dir.path / "out.csv").string();
-    write_file_atomic(p, "a,b\n1,2\n");
-    write_file_atomic(p, "x\n");
-    std::ifstream in(p);
-    std::string content((std::istreambuf_iterator<char>(in)), {});
-    CHECK(content == "x\n");
-    CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator{}) == 1);
-    const auto msg = test::message_of<io_error>([&] { write_file_atomic((dir.path / "no/such/dir/f").string(), "x"); });
-    CHECK_MESSAGE_CONTAINS(msg, "cannot write");
 }

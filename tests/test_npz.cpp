@@ -130,5 +130,88 @@ TEST_CASE("load refuses another architecture, scalar type, or a damaged file, an
     fs::remove(bad);
 
     msg = test::message_of<io_error>([&] { save(net, "/nonexistent-dir/model.npz"); });
-    CHECK_MESSAGE_CONTAINS(msg, "/nonexistent-dir/model.npz: cannot");
+    CHECK(msg == "/nonexistent-dir/model.npz: the directory '/nonexistent-dir' does not exist");
+}
+
+namespace {
+std::string file_bytes(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void put_u32(std::string& b, std::size_t at, std::uint32_t v)
+{
+    for (int k = 0; k < 4; ++k)
+        b[at + static_cast<std::size_t>(k)] = static_cast<char>((v >> (8 * k)) & 0xff);
+}
+// Sets the uncompressed size of every entry, in its local header and in the central directory.
+std::string with_claimed_sizes(std::string b, std::uint32_t size)
+{
+    for (std::size_t i = 0; i + 30 < b.size(); ++i) {
+        if (b.compare(i, 4, "PK\x03\x04") == 0)
+            put_u32(b, i + 22, size);
+        else if (b.compare(i, 4, "PK\x01\x02") == 0)
+            put_u32(b, i + 24, size);
+    }
+    return b;
+}
+template <std::size_t... I>
+auto deep_model(Rng& rng, std::index_sequence<I...>)
+{
+    return Network{((void)I, Dense<double>(2, 2, init::normal, rng))...};
+}
+} // namespace
+
+TEST_CASE("an archive whose size fields claim gigabytes is refused before anything is allocated")
+{
+    auto net = model<float>(6);
+    const auto path = temp_path("claims.npz");
+    save(net, path);
+    const auto hostile = temp_path("hostile.npz");
+    std::ofstream(hostile, std::ios::binary) << with_claimed_sizes(file_bytes(path), 0xFFFFFFFEu);
+    const auto before = params(net);
+    const auto msg = test::message_of<io_error>([&] { load(net, hostile); });
+    CHECK(msg == hostile + ": 'architecture.npy' claims 4294967294 bytes; at most 131096 are expected");
+    CHECK(params(net)[0] == before[0]);
+    fs::remove(path);
+    fs::remove(hostile);
+}
+
+TEST_CASE("an archive larger than the network's parameters can explain is refused")
+{
+    auto net = model<float>(7);
+    const auto path = temp_path("large.npz");
+    std::ofstream(path, std::ios::binary) << std::string(1 << 20, 'x');
+    const auto msg = test::message_of<io_error>([&] { load(net, path); });
+    CHECK_MESSAGE_CONTAINS(msg, path + ": ");
+    CHECK_MESSAGE_CONTAINS(msg, "bytes, more than an archive of this network's 26 parameters can hold");
+    fs::remove(path);
+}
+
+TEST_CASE("load_npz reads an archive from memory and refuses bytes that are not one")
+{
+    auto a = model<double>(8), b = model<double>(9);
+    const auto path = temp_path("memory.npz");
+    save(a, path);
+    load_npz(b, file_bytes(path), "in memory");
+    CHECK(params(a)[2] == params(b)[2]);
+    CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { load_npz(b, "not a zip file", "junk"); }),
+                           "junk: cannot open the archive");
+    CHECK(test::message_of<io_error>([&] { load_npz(b, "", "empty"); }) == "empty: no array 'architecture.npy' in the archive");
+    fs::remove(path);
+}
+
+TEST_CASE("save and load a network with more parameter tensors than the old 64-entry buffer held")
+{
+    Rng rng(10);
+    auto a = deep_model(rng, std::make_index_sequence<40>{}); // 80 parameter tensors
+    auto b = deep_model(rng, std::make_index_sequence<40>{});
+    const auto path = temp_path("deep.npz");
+    save(a, path);
+    load(b, path);
+    const auto pa = params(a), pb = params(b);
+    REQUIRE(pa.size() == 80);
+    for (std::size_t k = 0; k < pa.size(); ++k)
+        CHECK(pa[k] == pb[k]);
+    fs::remove(path);
 }

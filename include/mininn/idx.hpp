@@ -1,11 +1,12 @@
 // mininn: reading IDX files (the MNIST format), raw or gzip-compressed.
 //
 // An IDX file is a 4-byte magic (0, 0, element type, rank), rank big-endian uint32
-// dimensions, then the elements. Everything read is checked against the real length of the
-// decompressed content before it is used; no size taken from a header is allocated first.
+// dimensions, then the elements. The header is read and checked first (bounded by max_bytes),
+// then the data in pieces, never more than the header promises plus one byte, so a file that
+// claims gigabytes it does not hold costs no more memory than the bytes it has.
 #pragma once
 
-#include <array>
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -28,49 +29,60 @@ struct IdxData {
 
 namespace detail {
 
-/// zlib's message for f, without the file name it sometimes starts with.
-inline std::string gz_message(gzFile f, const std::string& path, int* code)
-{
-    std::string why = gzerror(f, code);
-    if (why.rfind(path + ": ", 0) == 0)
-        why.erase(0, path.size() + 2);
-    return why;
-}
-
-/// The whole decompressed content of a gzip file, or the raw content of any other file
-/// (zlib reads those through). Throws io_error naming the file when it cannot be opened,
-/// the gzip stream is corrupt or truncated, or it exceeds max_bytes.
-inline std::vector<std::uint8_t> read_maybe_gzip(const std::string& path, std::size_t max_bytes)
-{
-    gzFile f = gzopen(path.c_str(), "rb");
-    if (f == nullptr)
-        throw io_error(cat(path, ": cannot open file"));
-    std::vector<std::uint8_t> out;
-    std::array<std::uint8_t, 1 << 16> chunk{};
-    for (;;) {
-        const int got = gzread(f, chunk.data(), static_cast<unsigned>(chunk.size()));
-        if (got < 0) {
-            int code = 0;
-            const std::string why = gz_message(f, path, &code);
-            gzclose(f);
-            throw io_error(cat(path, ": corrupt gzip stream (", why, ")"));
-        }
-        if (got == 0)
-            break;
-        if (out.size() + static_cast<std::size_t>(got) > max_bytes) {
-            gzclose(f);
-            throw io_error(cat(path, ": more than ", max_bytes, " bytes of content"));
-        }
-        out.insert(out.end(), chunk.begin(), chunk.begin() + got);
+/// A gzip file, or any other file (zlib reads those through), read in pieces; every read
+/// checks the stream, so corruption is reported where it is found.
+class gz_reader {
+public:
+    /// Throws io_error naming path when it cannot be opened.
+    explicit gz_reader(const std::string& path) : path_(path), f_(gzopen(path.c_str(), "rb"))
+    {
+        if (f_ == nullptr)
+            throw io_error(cat(path, ": cannot open file"));
     }
-    // gzread stops quietly at a truncated stream; gzerror then reports it.
-    int code = Z_OK;
-    const std::string why = gz_message(f, path, &code);
-    gzclose(f);
-    if (code != Z_OK)
-        throw io_error(cat(path, ": corrupt or truncated gzip stream (", why, ")"));
-    return out;
-}
+    gz_reader(const gz_reader&) = delete;
+    gz_reader& operator=(const gz_reader&) = delete;
+    ~gz_reader() { gzclose(f_); }
+
+    /// Reads up to n bytes into p and returns how many it read: fewer only at the end of the
+    /// content. Throws io_error for a corrupt or truncated gzip stream.
+    std::size_t read(void* p, std::size_t n)
+    {
+        auto* out = static_cast<std::uint8_t*>(p);
+        std::size_t have = 0;
+        while (have < n) {
+            const auto want = static_cast<unsigned>(std::min<std::size_t>(n - have, std::size_t(1) << 30));
+            const int got = gzread(f_, out + have, want);
+            if (got < 0)
+                throw io_error(cat(path_, ": corrupt gzip stream (", message(), ")"));
+            if (got == 0)
+                break;
+            have += static_cast<std::size_t>(got);
+        }
+        if (have < n) { // gzread stops quietly at a truncated stream; gzerror then reports it
+            int code = Z_OK;
+            const std::string why = message(&code);
+            if (code != Z_OK)
+                throw io_error(cat(path_, ": corrupt or truncated gzip stream (", why, ")"));
+        }
+        return have;
+    }
+
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    // zlib's message, without the file name it sometimes starts with.
+    std::string message(int* code = nullptr)
+    {
+        int c = Z_OK;
+        std::string why = gzerror(f_, code != nullptr ? code : &c);
+        if (why.rfind(path_ + ": ", 0) == 0)
+            why.erase(0, path_.size() + 2);
+        return why;
+    }
+
+    std::string path_;
+    gzFile f_;
+};
 
 inline std::string element_type_name(std::uint8_t t)
 {
@@ -85,86 +97,152 @@ inline std::string element_type_name(std::uint8_t t)
     }
 }
 
+/// The dimensions of an unsigned-byte IDX file and their element count, read and checked
+/// before anything is allocated for the data. Throws io_error as read_idx documents.
+struct idx_header {
+    std::vector<std::size_t> shape;
+    std::size_t count = 0;
+};
+inline idx_header read_idx_header(gz_reader& in, std::size_t max_bytes)
+{
+    const std::string& path = in.path();
+    std::uint8_t magic[4];
+    const std::size_t got = in.read(magic, 4);
+    if (got < 4)
+        throw io_error(cat(path, ": ", got, " bytes, too short for an IDX header"));
+    if (magic[0] != 0 || magic[1] != 0)
+        throw io_error(cat(path, ": not an IDX file (magic starts 0x", std::hex, int(magic[0]), " 0x", int(magic[1]),
+                           ", expected 0x0 0x0)"));
+    if (magic[2] != 0x08)
+        throw io_error(cat(path, ": element type 0x", std::hex, int(magic[2]), " (", element_type_name(magic[2]),
+                           ") is not supported; expected 0x8 (unsigned byte)"));
+    const std::size_t rank = magic[3];
+    if (rank == 0 || rank > 4)
+        throw io_error(cat(path, ": rank ", rank, " is not supported (1 to 4)"));
+    std::uint8_t dims[16];
+    const std::size_t have = in.read(dims, 4 * rank);
+    if (have < 4 * rank)
+        throw io_error(cat(path, ": truncated header (", 4 + have, " bytes, rank ", rank, " needs ", 4 + 4 * rank, ")"));
+    idx_header h;
+    for (std::size_t k = 0; k < rank; ++k) {
+        const std::uint8_t* p = dims + 4 * k;
+        h.shape.push_back((std::size_t(p[0]) << 24) | (std::size_t(p[1]) << 16) | (std::size_t(p[2]) << 8) | p[3]);
+    }
+    // The product of the non-zero dimensions is bounded too: [0, 2^29, 2^29] holds no element,
+    // but each of its images would have 2^58 pixels.
+    std::size_t nonzero = 1;
+    bool empty = false;
+    for (const std::size_t d : h.shape) {
+        empty = empty || d == 0;
+        if (d != 0 && nonzero > max_bytes / d)
+            throw io_error(cat(path, ": dimensions ", shape_str(h.shape), " describe more than ", max_bytes, " bytes"));
+        nonzero *= d == 0 ? 1 : d;
+    }
+    h.count = empty ? 0 : nonzero;
+    return h;
+}
+
+// Checks that the content ends after the data: one more byte is read, no more.
+inline void expect_end(gz_reader& in, const idx_header& h)
+{
+    std::uint8_t extra = 0;
+    if (in.read(&extra, 1) != 0)
+        throw io_error(cat(in.path(), ": trailing bytes after the ", h.count, " bytes that dimensions ",
+                           shape_str(h.shape), " describe"));
+}
+
+inline std::string truncated(const std::string& path, const idx_header& h, std::size_t have)
+{
+    return cat(path, ": truncated: dimensions ", shape_str(h.shape), " need ", h.count, " bytes of data, the file has ",
+               have);
+}
+
+// The data after the header, then the check that nothing follows it. The buffer grows with
+// what arrives, not with what the header claims.
+inline std::vector<std::uint8_t> read_idx_data(gz_reader& in, const idx_header& h)
+{
+    std::vector<std::uint8_t> data;
+    std::size_t have = 0;
+    while (have < h.count) {
+        const std::size_t step = std::min(h.count - have, std::max<std::size_t>(have, std::size_t(1) << 20));
+        data.resize(have + step);
+        const std::size_t got = in.read(data.data() + have, step);
+        have += got;
+        if (got < step)
+            throw io_error(truncated(in.path(), h, have));
+    }
+    expect_end(in, h);
+    return data;
+}
+
 } // namespace detail
 
-/// Reads an unsigned-byte IDX file, gzipped or raw. Throws io_error naming the file for: a
-/// missing or unreadable file, a corrupt gzip stream, a wrong magic number, an element type
-/// other than unsigned byte, rank 0 or above 4, a file shorter than its header, dimensions
-/// whose product overflows or does not match the data (truncated data, trailing bytes).
+/// Reads an unsigned-byte IDX file, gzipped or raw. Reads the header first and then no more
+/// than it promises plus one byte, and holds no more memory than the data read (a truncated
+/// file that promises gigabytes costs what it holds). Throws io_error naming the file for: a
+/// missing or unreadable file, a corrupt or truncated gzip stream, a wrong magic number, an
+/// element type other than unsigned byte, rank 0 or above 4, a file shorter than its header,
+/// dimensions that describe more than max_bytes (zero dimensions included), and data that does
+/// not match them (truncated data, trailing bytes).
 inline IdxData read_idx(const std::string& path, std::size_t max_bytes = std::size_t(1) << 31)
 {
-    std::vector<std::uint8_t> bytes = detail::read_maybe_gzip(path, max_bytes);
-    const std::size_t size = bytes.size();
-    if (size < 4)
-        throw io_error(detail::cat(path, ": ", size, " bytes, too short for an IDX header"));
-    if (bytes[0] != 0 || bytes[1] != 0)
-        throw io_error(detail::cat(path, ": not an IDX file (magic starts 0x", std::hex, int(bytes[0]), " 0x",
-                                   int(bytes[1]), ", expected 0x0 0x0)"));
-    if (bytes[2] != 0x08)
-        throw io_error(detail::cat(path, ": element type 0x", std::hex, int(bytes[2]), " (",
-                                   detail::element_type_name(bytes[2]),
-                                   ") is not supported; expected 0x8 (unsigned byte)"));
-    const std::size_t rank = bytes[3];
-    if (rank == 0 || rank > 4)
-        throw io_error(detail::cat(path, ": rank ", rank, " is not supported (1 to 4)"));
-    const std::size_t header = 4 + 4 * rank;
-    if (size < header)
-        throw io_error(detail::cat(path, ": truncated header (", size, " bytes, rank ", rank, " needs ", header, ")"));
-
+    detail::gz_reader in(path);
     IdxData out;
-    std::size_t count = 1;
-    for (std::size_t k = 0; k < rank; ++k) {
-        const std::uint8_t* p = bytes.data() + 4 + 4 * k;
-        const std::size_t d = (std::size_t(p[0]) << 24) | (std::size_t(p[1]) << 16) | (std::size_t(p[2]) << 8) | p[3];
-        if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d)
-            throw io_error(detail::cat(path, ": dimensions overflow"));
-        count *= d;
-        out.shape.push_back(d);
-    }
-    const std::size_t body = size - header;
-    if (body < count)
-        throw io_error(detail::cat(path, ": truncated: dimensions ", detail::shape_str(out.shape), " need ", count,
-                                   " bytes of data, the file has ", body));
-    if (body > count)
-        throw io_error(detail::cat(path, ": ", body - count, " trailing bytes after the ", count,
-                                   " bytes that dimensions ", detail::shape_str(out.shape), " describe"));
-    bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(header));
-    out.data = std::move(bytes);
+    const detail::idx_header h = detail::read_idx_header(in, max_bytes);
+    out.shape = h.shape;
+    out.data = detail::read_idx_data(in, h);
     return out;
 }
 
 /// Images from a rank-3 IDX file [n, rows, cols] as a matrix [rows * cols, n] with one
-/// sample per column, each pixel multiplied by scale (1/255 maps bytes to [0, 1]).
-/// Throws io_error as read_idx does, and when the file is not rank 3.
+/// sample per column, each pixel multiplied by scale (1/255 maps bytes to [0, 1]). The bytes
+/// are read a few images at a time straight into the matrix, so the file's content is never
+/// held twice. Throws io_error as read_idx does, when the file is not rank 3, and when it holds
+/// no image or images of no pixel.
 template <class T>
-matrix<T> read_idx_images(const std::string& path, T scale = T(1) / T(255))
+matrix<T> read_idx_images(const std::string& path, T scale = T(1) / T(255), std::size_t max_bytes = std::size_t(1) << 31)
 {
-    const IdxData idx = read_idx(path);
-    if (idx.shape.size() != 3)
-        throw io_error(detail::cat(path, ": expected images [n, rows, cols], got dimensions ",
-                                   detail::shape_str(idx.shape)));
-    const std::size_t n = idx.shape[0], d = idx.shape[1] * idx.shape[2];
+    detail::gz_reader in(path);
+    const detail::idx_header h = detail::read_idx_header(in, max_bytes);
+    if (h.shape.size() != 3)
+        throw io_error(detail::cat(path, ": expected images [n, rows, cols], got dimensions ", detail::shape_str(h.shape)));
+    const std::size_t n = h.shape[0], d = h.shape[1] * h.shape[2];
+    if (h.count == 0)
+        throw io_error(detail::cat(path, ": dimensions ", detail::shape_str(h.shape), " hold no ",
+                                   n == 0 ? "image" : "pixel"));
+    // Allocated from the checked header but left untouched: pages are filled as bytes arrive.
     matrix<T> X(typename matrix<T>::shape_type{d, n});
-    // Transpose [n, d] bytes into [d, n] in tiles so both sides stay in cache.
+    // Tiles of 64 images, transposed from [64, d] bytes into [d, 64] columns; a tile's bytes
+    // (50 KB for MNIST) and its columns stay in cache.
     constexpr std::size_t tile = 64;
-    for (std::size_t j0 = 0; j0 < n; j0 += tile)
-        for (std::size_t f0 = 0; f0 < d; f0 += tile)
-            for (std::size_t j = j0; j < std::min(n, j0 + tile); ++j)
-                for (std::size_t f = f0; f < std::min(d, f0 + tile); ++f)
-                    X(f, j) = static_cast<T>(idx.data[j * d + f]) * scale;
+    std::vector<std::uint8_t> buf(tile * d);
+    for (std::size_t j0 = 0; j0 < n; j0 += tile) {
+        const std::size_t m = std::min(tile, n - j0), got = in.read(buf.data(), m * d);
+        if (got < m * d)
+            throw io_error(detail::truncated(path, h, j0 * d + got));
+        for (std::size_t f = 0; f < d; ++f) {
+            T* row = X.data() + f * n + j0;
+            for (std::size_t j = 0; j < m; ++j)
+                row[j] = static_cast<T>(buf[j * d + f]) * scale;
+        }
+    }
+    detail::expect_end(in, h);
     return X;
 }
 
 /// Labels from a rank-1 IDX file [n]. Throws io_error as read_idx does, when the file is not
 /// rank 1, or when a label is not below num_classes (when num_classes > 0).
-inline label_vector read_idx_labels(const std::string& path, std::size_t num_classes = 0)
+inline label_vector read_idx_labels(const std::string& path, std::size_t num_classes = 0,
+                                    std::size_t max_bytes = std::size_t(1) << 31)
 {
-    const IdxData idx = read_idx(path);
-    if (idx.shape.size() != 1)
-        throw io_error(detail::cat(path, ": expected labels [n], got dimensions ", detail::shape_str(idx.shape)));
-    label_vector y(label_vector::shape_type{idx.shape[0]});
-    for (std::size_t j = 0; j < idx.shape[0]; ++j) {
-        y(j) = idx.data[j];
+    detail::gz_reader in(path);
+    const detail::idx_header h = detail::read_idx_header(in, max_bytes);
+    if (h.shape.size() != 1)
+        throw io_error(detail::cat(path, ": expected labels [n], got dimensions ", detail::shape_str(h.shape)));
+    const std::vector<std::uint8_t> data = detail::read_idx_data(in, h);
+    label_vector y(label_vector::shape_type{h.count});
+    for (std::size_t j = 0; j < h.count; ++j) {
+        y(j) = data[j];
         if (num_classes > 0 && y(j) >= num_classes)
             throw io_error(detail::cat(path, ": label ", y(j), " at index ", j, " is outside [0, ", num_classes, ")"));
     }

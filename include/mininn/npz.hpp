@@ -3,20 +3,23 @@
 // The archive holds one .npy array per parameter, named "layer<i>.<role>" (layer 0's weights
 // are "layer0.W", its bias "layer0.b"), plus "architecture", a byte string describing the
 // layers and the scalar type, so numpy.load(path) opens it directly. The zip container is
-// libzip's; the arrays are written by xtensor's npy writer.
+// libzip's, built in memory; the arrays are written by xtensor's npy writer.
 #pragma once
 
 #include <cstdio>
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
 #include <zip.h>
 
 #include <xtensor/xnpy.hpp>
 
 #include "errors.hpp"
+#include "io.hpp"
 #include "tensor.hpp"
 
 namespace mininn {
@@ -45,12 +48,11 @@ inline std::string npy_bytes(const std::string& text)
     return out + header + (text.empty() ? std::string(1, '\0') : text);
 }
 
-/// The header dictionary and data of a version 1-3 .npy blob. Throws io_error (naming where)
-/// when it is not one.
+/// The header dictionary of a version 1-3 .npy blob, and where its data starts. Offsets, not
+/// pointers: the blob may move. Throws io_error (naming where) when it is not one.
 struct npy_blob {
     std::string header;
-    const char* data = nullptr;
-    std::size_t bytes = 0;
+    std::size_t offset = 0, bytes = 0;
 };
 inline npy_blob parse_npy(const std::string& blob, const std::string& where)
 {
@@ -70,7 +72,7 @@ inline npy_blob parse_npy(const std::string& blob, const std::string& where)
     }
     if (hlen > blob.size() - start)
         throw io_error(cat(where, ": truncated .npy header"));
-    return {blob.substr(start, hlen), blob.data() + start + hlen, blob.size() - start - hlen};
+    return {blob.substr(start, hlen), start + hlen, blob.size() - start - hlen};
 }
 
 /// The text between the quotes or parentheses after key in an npy header dictionary.
@@ -90,22 +92,31 @@ inline std::string npy_field(const std::string& header, const std::string& key, 
     return open == '\'' || open == '(' ? header.substr(v + 1, e - v - 1) : header.substr(v, e - v);
 }
 
-inline std::string read_entry(zip_t* z, const std::string& name, const std::string& path)
+// An .npy header is at most this long: numpy writes under 200 bytes, and version 1 allows 64 KiB.
+inline constexpr std::size_t npy_header_max = 65536 + 12;
+
+// The bytes of entry name, refused before anything is allocated when the archive claims more
+// than max_bytes: an archive's size fields are not trusted.
+inline std::string read_entry(zip_t* z, const std::string& name, const std::string& where, std::size_t max_bytes)
 {
     zip_stat_t st;
     zip_stat_init(&st);
     if (zip_stat(z, name.c_str(), 0, &st) != 0)
-        throw io_error(cat(path, ": no array '", name, "' in the archive"));
-    if (st.size > (std::uint64_t(1) << 32))
-        throw io_error(cat(path, ": array '", name, "' is implausibly large"));
+        throw io_error(cat(where, ": no array '", name, "' in the archive"));
+    if ((st.valid & ZIP_STAT_SIZE) == 0)
+        throw io_error(cat(where, ": the archive gives no size for '", name, "'"));
+    if (st.size > max_bytes)
+        throw io_error(cat(where, ": '", name, "' claims ", st.size, " bytes; at most ", max_bytes, " are expected"));
     zip_file_t* f = zip_fopen(z, name.c_str(), 0);
     if (f == nullptr)
-        throw io_error(cat(path, ": cannot read '", name, "' (", zip_strerror(z), ")"));
+        throw io_error(cat(where, ": cannot read '", name, "' (", zip_strerror(z), ")"));
     std::string out(static_cast<std::size_t>(st.size), '\0');
-    const zip_int64_t got = zip_fread(f, out.data(), st.size);
+    const zip_int64_t got = out.empty() ? 0 : zip_fread(f, out.data(), st.size);
+    char extra = 0; // the entry must end where its size says
+    const zip_int64_t more = got < 0 ? 0 : zip_fread(f, &extra, 1);
     zip_fclose(f);
-    if (got < 0 || static_cast<zip_uint64_t>(got) != st.size)
-        throw io_error(cat(path, ": '", name, "' is corrupt or truncated"));
+    if (got < 0 || static_cast<zip_uint64_t>(got) != st.size || more != 0)
+        throw io_error(cat(where, ": '", name, "' is corrupt or truncated"));
     return out;
 }
 
@@ -123,106 +134,178 @@ std::string architecture(const Net& net)
     return out + (std::is_same_v<typename Net::value_type, float> ? "float32" : "float64");
 }
 
-} // namespace detail
-
-/// Writes every parameter of net, and its architecture, to an .npz file that numpy.load opens.
-/// The archive is written to a temporary file beside path and renamed into place, so path is
-/// never half-written. Throws io_error naming path when it cannot be written.
+// The archive save() writes, as bytes: built in memory, so the file itself is written once,
+// atomically, by write_file_atomic.
 template <class Net>
-void save(Net& net, const std::string& path)
+std::string npz_archive(Net& net, const std::string& where)
 {
-    using T = typename Net::value_type;
-    const std::string tmp = detail::cat(path, ".tmp.", ::getpid());
-    int err = 0;
-    zip_t* z = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
-    if (z == nullptr)
-        throw io_error(detail::cat(path, ": cannot create the archive (libzip error ", err, ")"));
-    std::vector<std::string> blobs; // libzip reads the buffers when the archive is closed
-    blobs.reserve(64);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t* mem = zip_source_buffer_create(nullptr, 0, 0, &ze);
+    zip_t* z = mem == nullptr ? nullptr : zip_open_from_source(mem, ZIP_TRUNCATE, &ze);
+    if (z == nullptr) {
+        const std::string why = zip_error_strerror(&ze);
+        zip_error_fini(&ze);
+        if (mem != nullptr)
+            zip_source_free(mem);
+        throw io_error(cat(where, ": cannot create the archive (", why, ")"));
+    }
+    zip_error_fini(&ze);
+    zip_source_keep(mem); // outlive zip_close, which writes the archive into it
+    struct release {
+        zip_source_t* s;
+        ~release() { zip_source_free(s); }
+    } keep{mem};
+    std::deque<std::string> blobs; // libzip reads them at zip_close; a deque never moves them
+    auto fail = [&](const std::string& what) {
+        const std::string why = zip_strerror(z);
+        zip_discard(z);
+        throw io_error(cat(where, ": ", what, " (", why, ")"));
+    };
     auto add = [&](const std::string& name, std::string blob) {
         blobs.push_back(std::move(blob));
         zip_source_t* src = zip_source_buffer(z, blobs.back().data(), blobs.back().size(), 0);
-        if (src == nullptr || zip_file_add(z, (name + ".npy").c_str(), src, ZIP_FL_OVERWRITE) < 0) {
-            if (src != nullptr)
-                zip_source_free(src);
-            const std::string why = zip_strerror(z);
-            zip_discard(z);
-            std::remove(tmp.c_str());
-            throw io_error(detail::cat(path, ": cannot add '", name, "' (", why, ")"));
+        if (src == nullptr)
+            fail(cat("cannot add '", name, "'"));
+        if (zip_file_add(z, (name + ".npy").c_str(), src, ZIP_FL_OVERWRITE) < 0) {
+            zip_source_free(src);
+            fail(cat("cannot add '", name, "'"));
         }
     };
-    add("architecture", detail::npy_bytes(detail::architecture(net)));
+    add("architecture", npy_bytes(architecture(net)));
     net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
-        add(detail::cat("layer", layer, ".", role), xt::dump_npy(p));
+        add(cat("layer", layer, ".", role), xt::dump_npy(p));
     });
-    static_cast<void>(detail::npy_descr<T>());
-    if (zip_close(z) != 0) {
-        const std::string why = zip_strerror(z);
-        zip_discard(z);
-        std::remove(tmp.c_str());
-        throw io_error(detail::cat(path, ": cannot write the archive (", why, ")"));
+    if (zip_close(z) != 0)
+        fail("cannot build the archive");
+    std::string out;
+    if (zip_source_open(mem) == 0) {
+        if (zip_source_seek(mem, 0, SEEK_END) == 0) {
+            const zip_int64_t size = zip_source_tell(mem);
+            if (size > 0 && zip_source_seek(mem, 0, SEEK_SET) == 0) {
+                out.resize(static_cast<std::size_t>(size));
+                if (zip_source_read(mem, out.data(), static_cast<zip_uint64_t>(size)) != size)
+                    out.clear();
+            }
+        }
+        zip_source_close(mem);
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw io_error(detail::cat(path, ": cannot rename the finished archive into place"));
-    }
+    if (out.empty())
+        throw io_error(cat(where, ": cannot read the archive back from memory"));
+    return out;
 }
 
-/// Loads parameters saved by save() into net. Checks the architecture (layers and scalar
-/// type) and every array's dtype and shape before changing anything. Throws io_error naming
-/// path for a missing or corrupt archive, a different architecture, or an array of the wrong
-/// dtype or shape.
+// The largest archive the parameters of net can explain: every array with the longest header
+// numpy may write, zip's per-entry records, and room for the architecture.
 template <class Net>
-void load(Net& net, const std::string& path)
+std::size_t npz_max_bytes(Net& net)
+{
+    std::size_t total = 2 * npy_header_max + 4096;
+    net.visit_parameters([&](auto& p, auto&) { total += p.size() * sizeof(p.data()[0]) * 101 / 100 + npy_header_max + 1024; });
+    return total;
+}
+
+} // namespace detail
+
+/// Writes every parameter of net, and its architecture, to an .npz file that numpy.load opens.
+/// The archive is built in memory and written with write_file_atomic, so path is never
+/// half-written and a failure leaves nothing behind. Throws io_error naming path when it cannot
+/// be written (see write_file_atomic: a device or directory at path is refused).
+template <class Net>
+void save(Net& net, const std::string& path)
+{
+    static_cast<void>(detail::npy_descr<typename Net::value_type>());
+    check_output_path(path); // before the archive is built
+    write_file_atomic(path, detail::npz_archive(net, path));
+}
+
+/// load() from the bytes of an archive held in memory; where names it in messages.
+template <class Net>
+void load_npz(Net& net, const std::string& bytes, const std::string& where)
 {
     using T = typename Net::value_type;
-    int err = 0;
-    zip_t* z = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err);
+    const std::size_t limit = detail::npz_max_bytes(net);
+    if (bytes.size() > limit)
+        throw io_error(detail::cat(where, ": ", bytes.size(), " bytes, more than an archive of this network's ",
+                                   net.parameter_count(), " parameters can hold (", limit, ")"));
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &ze);
+    zip_t* z = src == nullptr ? nullptr : zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
     if (z == nullptr) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, err);
         const std::string why = zip_error_strerror(&ze);
         zip_error_fini(&ze);
-        throw io_error(detail::cat(path, ": cannot open the archive (", why, ")"));
+        if (src != nullptr)
+            zip_source_free(src);
+        throw io_error(detail::cat(where, ": cannot open the archive (", why, ")"));
     }
+    zip_error_fini(&ze);
     struct closer {
         zip_t* z;
         ~closer() { zip_discard(z); }
     } close_on_exit{z};
 
     const std::string want = detail::architecture(net);
-    const auto arch = detail::parse_npy(detail::read_entry(z, "architecture.npy", path), path + ": architecture");
-    const std::string got(arch.data, arch.bytes);
-    if (got.substr(0, got.find('\0')) != want)
-        throw io_error(detail::cat(path, ": the saved architecture '", got.substr(0, got.find('\0')),
-                                   "' does not match the network's '", want, "'"));
+    const std::string arch_blob = detail::read_entry(z, "architecture.npy", where, 2 * detail::npy_header_max);
+    const auto arch = detail::parse_npy(arch_blob, where + ": architecture");
+    std::string got = arch_blob.substr(arch.offset, arch.bytes);
+    got = got.substr(0, got.find('\0'));
+    if (got != want)
+        throw io_error(detail::cat(where, ": the saved architecture '", got, "' does not match the network's '", want,
+                                   "'"));
 
     // Read and check every array first, then copy: a failure leaves net unchanged.
     std::vector<std::string> blobs;
-    std::vector<const char*> data;
+    std::vector<std::size_t> offsets;
     net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
-        const std::string name = detail::cat("layer", layer, ".", role);
-        blobs.push_back(detail::read_entry(z, name + ".npy", path));
-        const auto npy = detail::parse_npy(blobs.back(), path + ": " + name);
-        const std::string descr = detail::npy_field(npy.header, "descr", path + ": " + name);
+        const std::string name = detail::cat("layer", layer, ".", role), at = where + ": " + name;
+        blobs.push_back(detail::read_entry(z, name + ".npy", where, p.size() * sizeof(T) + detail::npy_header_max));
+        const auto npy = detail::parse_npy(blobs.back(), at);
+        const std::string descr = detail::npy_field(npy.header, "descr", at);
         if (descr != detail::npy_descr<T>())
-            throw io_error(detail::cat(path, ": ", name, " has dtype '", descr, "', expected '",
-                                       detail::npy_descr<T>(), "'"));
-        if (detail::npy_field(npy.header, "fortran_order", path + ": " + name) != "False")
-            throw io_error(detail::cat(path, ": ", name, " is stored in Fortran order"));
-        std::string shape = detail::npy_field(npy.header, "shape", path + ": " + name), expected;
+            throw io_error(detail::cat(at, " has dtype '", descr, "', expected '", detail::npy_descr<T>(), "'"));
+        if (detail::npy_field(npy.header, "fortran_order", at) != "False")
+            throw io_error(detail::cat(at, " is stored in Fortran order"));
+        std::string shape = detail::npy_field(npy.header, "shape", at), expected;
         shape.erase(std::remove(shape.begin(), shape.end(), ' '), shape.end());
         for (std::size_t k = 0; k < p.dimension(); ++k)
             expected += detail::cat(p.shape()[k], ",");
         if (p.dimension() > 1)
             expected.pop_back();
         if (shape != expected || npy.bytes != p.size() * sizeof(T))
-            throw io_error(detail::cat(path, ": ", name, " has shape (", shape, ") and ", npy.bytes,
-                                       " bytes; the network needs (", expected, ")"));
-        data.push_back(npy.data);
+            throw io_error(detail::cat(at, " has shape (", shape, ") and ", npy.bytes, " bytes; the network needs (",
+                                       expected, ")"));
+        offsets.push_back(npy.offset);
     });
     std::size_t k = 0;
-    net.visit_parameters([&](auto& p, auto&) { std::memcpy(p.data(), data[k++], p.size() * sizeof(T)); });
+    net.visit_parameters([&](auto& p, auto&) {
+        std::memcpy(p.data(), blobs[k].data() + offsets[k], p.size() * sizeof(T));
+        ++k;
+    });
+}
+
+/// Loads parameters saved by save() into net. Checks the architecture (layers and scalar
+/// type) and every array's dtype and shape before changing anything, and reads no more than
+/// the network's parameters can explain. Throws io_error naming path for a missing, oversized,
+/// corrupt or truncated archive, a different architecture, or an array of the wrong dtype or
+/// shape; net is then unchanged.
+template <class Net>
+void load(Net& net, const std::string& path)
+{
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr)
+        throw io_error(detail::cat(path, ": cannot open the archive (", std::strerror(errno), ")"));
+    const std::size_t limit = detail::npz_max_bytes(net);
+    std::string bytes;
+    char chunk[1 << 16];
+    std::size_t got = 0;
+    while ((got = std::fread(chunk, 1, sizeof chunk, f)) > 0 && bytes.size() <= limit)
+        bytes.append(chunk, got);
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    if (failed)
+        throw io_error(detail::cat(path, ": cannot read the archive"));
+    load_npz(net, bytes, path);
 }
 
 } // namespace mininn
