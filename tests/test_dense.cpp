@@ -107,3 +107,55 @@ TEST_CASE("a copied Dense forgets its input binding")
     Dense<double> copy = d;
     CHECK_THROWS_AS(copy.backward(matrix<double>({3, 2})), std::logic_error);
 }
+
+TEST_CASE("a Dense layer's parameters cannot change shape through its accessors")
+{
+    Rng rng(3);
+    Dense<double> d(3, 2, init::normal, rng);
+    d.weights() = xt::xtensor<double, 2>{{1, 2, 3}, {4, 5, 6}}; // same shape: assigned
+    d.bias()(1) = 0.5;
+    CHECK(d.weights()(1, 2) == 6.0);
+    CHECK(d.bias()(1) == 0.5);
+    // another shape is refused by xtensor's broadcasting, and the layer keeps its own
+    const matrix<double> wide = xt::zeros<double>({10, 10});
+    const vector<double> longer = xt::zeros<double>({7});
+    CHECK_THROWS_AS(d.weights() = wide, xt::broadcast_error);
+    CHECK_THROWS_AS(d.bias() = longer, xt::broadcast_error);
+    CHECK(d.weights().shape()[0] == 2);
+    CHECK(d.weights().shape()[1] == 3);
+    static_assert(std::is_const_v<std::remove_reference_t<decltype(d.weight_grad())>>,
+                  "gradients are read-only outside the layer");
+}
+
+TEST_CASE("parameters resized through visit_parameters are reported before any pass uses them")
+{
+    Rng rng(4);
+    Network net{Dense<double>(3, 4, init::normal, rng), Sigmoid{}, Dense<double>(4, 2, init::normal, rng), Softmax{}};
+    const auto X = test::random_matrix<double>(3, 8, rng);
+    const auto y = test::random_labels(8, 2, rng);
+    net.compute_gradients(CrossEntropy{}, X, y);
+    std::size_t k = 0;
+    net.visit_parameters([&](auto& p, auto&) {
+        if constexpr (std::decay_t<decltype(p)>::rank == 2)
+            if (k == 2) // the second layer's weights, which the fused head reads raw
+                p.resize({10, 10});
+        ++k;
+    });
+    const auto msg = test::message_of<shape_error>([&] { net.compute_gradients(CrossEntropy{}, X, y); });
+    CHECK(msg == "layer 2 (Dense 4→2): parameters were resized (W [10, 10], b [2], dW [2, 4], db [2]); a layer's "
+                 "shape is fixed when it is built");
+    CHECK(test::message_of<shape_error>([&] { net.forward(X); }) == msg);
+}
+
+TEST_CASE("a square Dense layer fed its own output computes from a copy, not from what it overwrites")
+{
+    Dense<double> d(matrix<double>{{2, 0}, {1, 1}}, vector<double>{0, 1});
+    const matrix<double> X{{1, 2}, {3, 4}};
+    const matrix<double> once = d.forward(X); // [[2, 4], [5, 7]]
+    const matrix<double>& twice = d.forward(d.forward(X));
+    CHECK(once == matrix<double>{{2, 4}, {5, 7}});
+    CHECK(twice == matrix<double>{{4, 8}, {8, 12}}); // W·once + b; the aliased GEMM gave zeros
+    // and backward uses that copy: dW = dZ · once^T
+    d.backward(xt::ones<double>({2, 2}));
+    CHECK(d.weight_grad() == matrix<double>{{6, 12}, {6, 12}});
+}

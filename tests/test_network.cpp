@@ -178,3 +178,68 @@ TEST_CASE("forward accepts a column range of a larger matrix and predict returns
     const label_vector pred = net.predict(xt::view(big, xt::all(), xt::range(0, 3)));
     CHECK(pred == label_vector{0, 1, 2});
 }
+
+TEST_CASE("net.forward(net.output()) reads a copy of the output, forward and backward")
+{
+    Rng rng(21);
+    Network net{Dense<double>(3, 3, init::normal, rng), Sigmoid{}, Dense<double>(3, 3, init::normal, rng), Sigmoid{}};
+    auto copy = net;
+    const auto X = test::random_matrix<double>(3, 5, rng);
+    const matrix<double> first = net.forward(X);
+    const matrix<double> second = net.forward(net.output());
+    CHECK(xt::allclose(second, copy.forward(first), 0, 0));
+    const matrix<double> g = xt::ones<double>({3, 5});
+    net.backward(g, true);
+    copy.backward(g, true);
+    CHECK(net.input_grad() == copy.input_grad());
+    CHECK(net.layer<0>().weight_grad() == copy.layer<0>().weight_grad());
+    // compute_gradients with the network's own output as the input, through the fused head
+    Network head{Dense<double>(4, 3, init::normal, rng), Sigmoid{}, Dense<double>(3, 4, init::normal, rng), Softmax{}};
+    auto head_copy = head;
+    const auto X4 = test::random_matrix<double>(4, 6, rng);
+    const auto y = random_labels(6, 4, rng);
+    head.forward(X4);
+    const matrix<double> P = head.output();
+    const double a = head.compute_gradients(CrossEntropy{}, head.output(), y);
+    const double b = head_copy.compute_gradients(CrossEntropy{}, P, y);
+    CHECK(a == b);
+    CHECK(head.layer<0>().weight_grad() == head_copy.layer<0>().weight_grad());
+}
+
+TEST_CASE("a bad label leaves the network as it was: the fused path checks labels before it runs")
+{
+    Rng rng(22);
+    Network net{Dense<double>(4, 3, init::normal, rng), Sigmoid{}, Dense<double>(3, 2, init::normal, rng), Softmax{}};
+    const auto X = test::random_matrix<double>(4, 5, rng);
+    net.forward(X);
+    const matrix<double> out = net.output();
+    const label_vector bad{0, 1, 2, 0, 1};
+    CHECK(test::message_of<label_error>([&] { net.compute_gradients(CrossEntropy{}, X, bad); }) ==
+          "CrossEntropy: label 2 of sample 2 is outside [0, 2)");
+    // the earlier forward pass is intact: output() and backward() still work on it
+    CHECK(net.output() == out);
+    net.backward(xt::ones<double>({2, 5}));
+    CHECK(xt::all(xt::isfinite(net.layer<0>().weight_grad())));
+}
+
+TEST_CASE("the fused head, the unfused path and evaluate report the same loss, even where P underflows")
+{
+    Rng rng(23);
+    Network net{Dense<double>(3, 4, init::normal, rng), Sigmoid{}, Dense<double>(4, 3, init::normal, rng), Softmax{}};
+    // huge weights: the true class's probability is far below the smallest double (loss ~ 1e4 per sample)
+    net.layer<2>().weights() = 4000.0 * net.layer<2>().weights();
+    auto unfused = net;
+    const auto X = test::random_matrix<double>(3, 16, rng);
+    auto y = random_labels(16, 3, rng);
+    net.forward(X);
+    for (std::size_t j = 0; j < 16; ++j) // pick the least likely class for every sample
+        for (std::size_t k = 0; k < 3; ++k)
+            if (net.output()(k, j) < net.output()(y(j), j))
+                y(j) = k;
+    const double fused = net.compute_gradients(CrossEntropy{}, X, y);
+    const double chain = unfused.compute_gradients(UnfusedCrossEntropy{}, X, y);
+    const double eval = evaluate(net, CrossEntropy{}, X, y).first;
+    CHECK(fused > 1000.0); // the clamped unfused loss stopped at -log(DBL_MIN) = 708
+    CHECK(chain == doctest::Approx(fused).epsilon(1e-12));
+    CHECK(eval == doctest::Approx(fused).epsilon(1e-12));
+}

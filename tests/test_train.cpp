@@ -189,3 +189,18 @@ TEST_CASE("fit reports mismatched inputs")
     o.validation_split = 1.5;
     CHECK_THROWS_AS(fit(net, CrossEntropy{}, opt, d.X, d.y, o), std::invalid_argument);
 }
+
+TEST_CASE("fit and evaluate refuse zero samples instead of dividing by zero")
+{
+    auto net = small_net(19);
+    GD<double> opt(0.1);
+    const matrix<double> none(std::array<std::size_t, 2>{2, 0});
+    const label_vector no_labels(std::array<std::size_t, 1>{0});
+    CHECK(test::message_of<shape_error>([&] { fit(net, CrossEntropy{}, opt, none, no_labels, quiet(1, 8)); }) ==
+          "fit: no training samples (X is [2, 0])");
+    FitOptions full = quiet(1, 0);
+    CHECK(test::message_of<shape_error>([&] { fit(net, CrossEntropy{}, opt, none, no_labels, full); }) ==
+          "fit: no training samples (X is [2, 0])");
+    CHECK(test::message_of<shape_error>([&] { evaluate(net, CrossEntropy{}, none, no_labels); }) ==
+          "evaluate: no samples (X is [2, 0])");
+}

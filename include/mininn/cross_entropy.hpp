@@ -107,6 +107,43 @@ struct CrossEntropy {
         return mean_loss(total, n);
     }
 
+    /// The loss of P = softmax(Z) taken from the logits Z [K, n] themselves, exact where P
+    /// underflows (and so equal to the fused head's):
+    ///   -log P[k, j] = m_j + log sum_i e^(Z[i, j] - m_j) - Z[k, j],  m_j = max_i Z[i, j].
+    /// work is scratch, resized to [2, n]. Throws as value() does.
+    template <class T, class L>
+    T value_from_logits(const matrix<T>& Z, const L& Y, matrix<T>& work) const
+    {
+        check(Z, Y);
+        const std::size_t K = Z.shape()[0], n = Z.shape()[1];
+        detail::ensure_shape(work, 2, n);
+        T* lse = work.data();
+        T* sum = lse + n;
+        std::copy_n(Z.data(), n, lse);
+        for (std::size_t i = 1; i < K; ++i)
+            detail::map(Z.data() + i * n, lse, lse, n, [](auto z, auto m) { return xsimd::max(z, m); });
+        std::fill_n(sum, n, T(0));
+        for (std::size_t i = 0; i < K; ++i)
+            detail::map(Z.data() + i * n, lse, sum, sum, n,
+                        [](auto z, auto m, auto acc) { return acc + xsimd::exp(z - m); });
+        detail::map(sum, lse, lse, n, [](auto s, auto m) { return m + xsimd::log(s); });
+        T total = 0;
+        if constexpr (is_indices<L>) {
+            for (std::size_t j = 0; j < n; ++j)
+                total += lse[j] - Z(static_cast<std::size_t>(Y(j)), j);
+        } else {
+            // sum_j (sum_k Y[k, j]) lse_j - sum_kj Y[k, j] Z[k, j]
+            T yz = 0;
+            std::fill_n(sum, n, T(0));
+            for (std::size_t i = 0; i < K; ++i) {
+                yz += detail::map_reduce(Y.data() + i * n, Z.data() + i * n, n, [](auto y, auto z) { return y * z; });
+                detail::map(Y.data() + i * n, sum, sum, n, [](auto y, auto acc) { return acc + y; });
+            }
+            total = detail::map_reduce(sum, lse, n, [](auto ys, auto l) { return ys * l; }) - yz;
+        }
+        return mean_loss(total, n);
+    }
+
     /// Checks labels for predictions [K, n] of scalar type T, as value() does, without the
     /// predictions: throws shape_error or label_error naming the first bad label.
     template <class T, class L>

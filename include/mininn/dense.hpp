@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
 #include <xtensor-blas/xblas.hpp>
 
 #include "detail/kernels.hpp"
@@ -14,6 +15,9 @@
 #include "tensor.hpp"
 
 namespace mininn {
+
+template <class... Layers>
+class Network;
 
 /// Dense (fully connected) layer with weights W [out, in] and bias b [out].
 ///
@@ -29,7 +33,8 @@ public:
     /// Draws every weight from init(rng, in, out); biases start at zero.
     /// Throws std::invalid_argument when in or out is 0.
     template <class Init>
-    Dense(std::size_t in, std::size_t out, const Init& init, Rng& rng) : W_(typename matrix<T>::shape_type{out, in}), b_(typename vector<T>::shape_type{out})
+    Dense(std::size_t in, std::size_t out, const Init& init, Rng& rng)
+        : W_(typename matrix<T>::shape_type{out, in}), b_(typename vector<T>::shape_type{out}), in_(in), out_(out)
     {
         if (in == 0 || out == 0)
             throw std::invalid_argument(detail::cat("Dense: sizes must be positive, got ", in, "→", out));
@@ -39,8 +44,9 @@ public:
         zero_grad();
     }
 
-    /// Takes given weights W [out, in] and bias b [out]. Throws shape_error when they disagree.
-    Dense(matrix<T> W, vector<T> b) : W_(std::move(W)), b_(std::move(b))
+    /// Takes given weights W [out, in] and bias b [out]. Throws shape_error when they disagree
+    /// or W is empty.
+    Dense(matrix<T> W, vector<T> b) : W_(std::move(W)), b_(std::move(b)), in_(W_.shape()[1]), out_(W_.shape()[0])
     {
         if (W_.size() == 0 || b_.shape()[0] != W_.shape()[0])
             throw shape_error(detail::cat("Dense: weights ", detail::shape_str(W_.shape()),
@@ -49,8 +55,8 @@ public:
         zero_grad();
     }
 
-    std::size_t in_features() const noexcept { return W_.shape()[1]; }
-    std::size_t out_features() const noexcept { return W_.shape()[0]; }
+    std::size_t in_features() const noexcept { return in_; }
+    std::size_t out_features() const noexcept { return out_; }
     /// Rows an input must have (0 would mean "any").
     std::size_t input_rows() const noexcept { return in_features(); }
     std::size_t output_rows(std::size_t) const noexcept { return out_features(); }
@@ -75,8 +81,9 @@ public:
     template <class E>
     void forward_into(E&& x, matrix<T>& out, std::size_t index = standalone)
     {
+        check_parameters(index);
         detail::check_input(x, in_features(), index, name());
-        const matrix<T>& X = input_.bind(std::forward<E>(x));
+        const matrix<T>& X = input_.bind(std::forward<E>(x), &out); // d.forward(d.forward(X)) reads a copy
         detail::ensure_shape(out, out_features(), X.shape()[1]);
         xt::blas::gemm(W_, X, out);
     }
@@ -104,13 +111,16 @@ public:
         return backward_weights(dZ, bound_input(dZ, index), need_input_grad);
     }
 
-    matrix<T>& weights() noexcept { return W_; }
+    /// W [out, in]. The non-const form is a view of fixed shape: its values can be assigned
+    /// (w(i, j) = v, w = expression), its shape cannot be changed. An expression of another
+    /// shape is broadcast as xtensor broadcasts, or refused with xt::broadcast_error.
+    auto weights() noexcept { return xt::view(W_, xt::all(), xt::all()); }
     const matrix<T>& weights() const noexcept { return W_; }
-    vector<T>& bias() noexcept { return b_; }
+    /// b [out], a view of fixed shape as weights() is.
+    auto bias() noexcept { return xt::view(b_, xt::all()); }
     const vector<T>& bias() const noexcept { return b_; }
-    matrix<T>& weight_grad() noexcept { return dW_; }
+    /// dL/dW [out, in] and dL/db [out] from the last backward pass.
     const matrix<T>& weight_grad() const noexcept { return dW_; }
-    vector<T>& bias_grad() noexcept { return db_; }
     const vector<T>& bias_grad() const noexcept { return db_; }
 
     std::size_t parameter_count() const noexcept { return W_.size() + b_.size(); }
@@ -130,8 +140,22 @@ public:
     }
 
 private:
+    // The parameters a visitor hands out are the layer's own containers; one resized there
+    // must not let the next GEMM or fused pass run past a buffer.
+    void check_parameters(std::size_t index) const
+    {
+        const bool ok = W_.shape()[0] == out_ && W_.shape()[1] == in_ && dW_.shape() == W_.shape() &&
+                        b_.shape()[0] == out_ && db_.shape()[0] == out_;
+        if (!ok)
+            throw shape_error(detail::cat(detail::layer_label(index, name()), ": parameters were resized (W ",
+                                          detail::shape_str(W_.shape()), ", b ", detail::shape_str(b_.shape()), ", dW ",
+                                          detail::shape_str(dW_.shape()), ", db ", detail::shape_str(db_.shape()),
+                                          "); a layer's shape is fixed when it is built"));
+    }
+
     const matrix<T>& bound_input(const matrix<T>& dZ, std::size_t index) const
     {
+        check_parameters(index);
         const matrix<T>* X = input_.get();
         if (X == nullptr)
             throw std::logic_error(detail::cat(detail::layer_label(index, name()),
@@ -155,8 +179,15 @@ private:
         return dX_;
     }
 
+    // The buffers a Network's fused passes write gradients into.
+    template <class...>
+    friend class Network;
+    matrix<T>& weight_grad_buffer() noexcept { return dW_; }
+    vector<T>& bias_grad_buffer() noexcept { return db_; }
+
     matrix<T> W_, dW_;
     vector<T> b_, db_;
+    std::size_t in_, out_;
     matrix<T> Z_, dX_;
     detail::input_binding<T> input_;
 };

@@ -174,10 +174,12 @@ public:
     }
 
     /// X [in, n] (any 2-D xtensor expression; an lvalue matrix<T> is used in place and must
-    /// outlive backward) -> output [out, n], owned by the network. Throws shape_error naming the layer.
+    /// outlive backward, except the network's own output() or input_grad(), which is copied) -> output [out, n], owned by the network. Throws shape_error naming the layer.
     template <class E>
     const matrix<T>& forward(E&& X)
     {
+        if (is_own_buffer(X)) // net.forward(net.output()): the pass would overwrite its input
+            return forward(matrix<T>(X));
         head_consumed_ = false;
         output_ = &forward_from<0, depth>(std::forward<E>(X));
         return *output_;
@@ -239,6 +241,10 @@ public:
     template <class Loss, class E, class L>
     T compute_gradients(const Loss& loss, E&& X, const L& Y, bool input_grad = false)
     {
+        if (is_own_buffer(X))
+            return compute_gradients(loss, matrix<T>(X), Y, input_grad);
+        if (is_own_buffer(Y))
+            return compute_gradients(loss, std::forward<E>(X), L(Y), input_grad);
         if constexpr (fuses_head<Loss>()) {
             if (std::get<depth - 2>(layers_).out_features() <= detail::fused_head_max_classes)
                 return head_gradients(std::forward<E>(X), Y, input_grad);
@@ -246,14 +252,19 @@ public:
         const matrix<T>& out = forward(std::forward<E>(X));
         using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
         if constexpr (detail::is_softmax<Last>::value && std::is_same_v<Loss, CrossEntropy>) {
-            const T value = loss.softmax_value_and_gradient(out, Y, grad_, work_);
+            const T value = loss.value_from_logits(std::get<depth - 1>(layers_).logits(), Y, loss_work_);
+            loss.softmax_gradient(out, Y, grad_);
             if constexpr (depth == 1)
                 input_grad_ = &grad_;
             else
                 input_grad_ = &backward_from<depth - 2>(grad_, input_grad);
             return value;
         } else {
-            const T value = loss.value(out, Y);
+            T value;
+            if constexpr (detail::is_softmax<Last>::value && std::is_base_of_v<CrossEntropy, Loss>)
+                value = loss.value_from_logits(std::get<depth - 1>(layers_).logits(), Y, loss_work_);
+            else
+                value = loss.value(out, Y);
             loss.gradient(out, Y, grad_);
             backward(grad_, input_grad);
             return value;
@@ -261,10 +272,17 @@ public:
     }
 
     /// The loss of the network's output for X against Y, without gradients.
+    /// With a final Softmax and CrossEntropy, the loss is taken from the logits, exactly as
+    /// compute_gradients and the fused head take it, so the three agree.
     template <class Loss, class E, class L>
     T loss_value(const Loss& loss, const E& X, const L& Y)
     {
-        return loss.value(forward(X), Y);
+        const matrix<T>& out = forward(X);
+        using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
+        if constexpr (detail::is_softmax<Last>::value && std::is_base_of_v<CrossEntropy, Loss>)
+            return loss.value_from_logits(std::get<depth - 1>(layers_).logits(), Y, loss_work_);
+        else
+            return loss.value(out, Y);
     }
 
     /// dL/dX [in, n] from the last backward or compute_gradients with input_grad = true.
@@ -307,6 +325,16 @@ public:
     }
 
 private:
+    // True when x is a buffer this network rewrites during a pass (output(), input_grad()).
+    template <class E>
+    bool is_own_buffer(const E& x) const noexcept
+    {
+        if constexpr (std::is_same_v<std::decay_t<E>, matrix<T>>)
+            return &x == output_ || &x == input_grad_ || &x == &grad_;
+        else
+            return false;
+    }
+
     template <std::size_t I>
     void check_chain(std::size_t rows, const std::string& from)
     {
@@ -330,7 +358,7 @@ private:
             if constexpr (detail::takes_bias<std::decay_t<decltype(next)>>::value) {
                 detail::check_input(x, l.input_rows(), I, l.name());
                 l.forward_into(std::forward<E>(x), next.output_for(l.out_features(), x.shape()[1]), I);
-                const matrix<T>& a = next.activate_in_place(l.bias().data());
+                const matrix<T>& a = next.activate_in_place(std::as_const(l).bias().data());
                 if constexpr (I + 2 < End)
                     return forward_from<I + 2, End>(a);
                 else
@@ -369,12 +397,15 @@ private:
         auto& act = std::get<D - 3>(layers_);
         auto& dense2 = std::get<D - 2>(layers_);
         auto& softmax = std::get<D - 1>(layers_);
-        output_ = input_grad_ = nullptr;
-        head_consumed_ = true; // from here on the layers' buffers no longer hold a forward pass
+        // Labels and shapes first: a refused batch leaves the network as it was.
+        if (X.dimension() == 2)
+            CrossEntropy::check_labels<T>(dense2.out_features(), X.shape()[1], Y);
+        dense2.check_parameters(D - 2);
         auto run = [&](auto&& x) {
             detail::check_input(x, dense1.input_rows(), D - 4, dense1.name());
             const std::size_t n = x.shape()[1], h = dense1.out_features(), c = dense2.out_features();
-            CrossEntropy::check_labels<T>(c, n, Y);
+            output_ = input_grad_ = nullptr;
+            head_consumed_ = true; // from here on the layers' buffers no longer hold a forward pass
             matrix<T>& Z = act.output_for(h, n);
             dense1.forward_into(std::forward<decltype(x)>(x), Z, D - 4);
             matrix<T>& P = softmax.output_for(c, n);
@@ -385,9 +416,9 @@ private:
                 helper = helper_.get();
             }
             const T total =
-                detail::fused_head(act.policy(), Z.data(), h, n, dense1.bias().data(), dense2.weights().data(),
-                                   dense2.bias().data(), c, Y.data(), P.data(), dense2.weight_grad().data(),
-                                   dense2.bias_grad().data(), dense1.bias_grad().data(), head_ws_, helper);
+                detail::fused_head(act.policy(), Z.data(), h, n, std::as_const(dense1).bias().data(),
+                                   std::as_const(dense2).weights().data(), std::as_const(dense2).bias().data(), c, Y.data(), P.data(), dense2.weight_grad_buffer().data(),
+                                   dense2.bias_grad_buffer().data(), dense1.bias_grad_buffer().data(), head_ws_, helper);
             output_ = &P;
             const T value = CrossEntropy::mean_loss(total, n);
             return std::pair<T, matrix<T>*>(value, &dense1.backward_with_bias_grad(Z, D > 4 || input_grad, D - 4));
@@ -422,7 +453,8 @@ private:
         auto& l = std::get<I>(layers_);
         if constexpr (fuses_backward<I>()) {
             auto& dense = std::get<I - 1>(layers_);
-            matrix<T>& dz = l.backward_bias_sum(g, dense.bias_grad(), I);
+            dense.check_parameters(I - 1);
+            matrix<T>& dz = l.backward_bias_sum(g, dense.bias_grad_buffer(), I);
             matrix<T>& dx = dense.backward_with_bias_grad(dz, I - 1 > 0 || input_grad, I - 1);
             if constexpr (I >= 2)
                 return backward_from<I - 2>(dx, input_grad);
@@ -463,8 +495,7 @@ private:
     detail::head_workspace<T> head_ws_;
     std::size_t threads_ = 2;
     bool head_consumed_ = false;
-    matrix<T> grad_;
-    vector<T> work_;
+    matrix<T> grad_, loss_work_;
     const matrix<T>* input_grad_ = nullptr;
     const matrix<T>* output_ = nullptr;
 };

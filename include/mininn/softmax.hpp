@@ -35,7 +35,8 @@ public:
     const matrix<T>& forward(const E& z, std::size_t index = standalone)
     {
         detail::check_input(z, 0, index, name());
-        const matrix<T>& Z = input_.bind(z);
+        const matrix<T>& Z = input_.bind(z, &S_);
+        logits_kept_ = false;
         const std::size_t K = Z.shape()[0], n = Z.shape()[1];
         output_for(K, n);
         detail::softmax_columns(Z.data(), S_.data(), static_cast<const T*>(nullptr), K, n, work_.data(),
@@ -52,12 +53,29 @@ public:
         return S_;
     }
 
-    /// S = softmax(S + b) in place, b [K] added to every column (bias may be null).
+    /// S = softmax(S + b) in place, b [K] added to every column (bias may be null). The logits
+    /// S + b are kept (see logits()).
     const matrix<T>& activate_in_place(const T* bias)
     {
         const std::size_t K = S_.shape()[0], n = S_.shape()[1];
-        detail::softmax_columns(S_.data(), S_.data(), bias, K, n, work_.data(), work_.data() + n);
+        detail::ensure_shape(Z_, K, n);
+        for (std::size_t i = 0; i < K; ++i)
+            detail::add_bias_row(S_.data() + i * n, Z_.data() + i * n, n, bias != nullptr ? bias[i] : T(0));
+        detail::softmax_columns(Z_.data(), S_.data(), static_cast<const T*>(nullptr), K, n, work_.data(),
+                                work_.data() + n);
+        logits_kept_ = true;
         return S_;
+    }
+
+    /// The logits Z [K, n] of the last forward pass, from which a loss can take log S exactly
+    /// where S underflows. Throws std::logic_error before any forward().
+    const matrix<T>& logits() const
+    {
+        if (logits_kept_)
+            return Z_;
+        if (input_.get() == nullptr)
+            throw std::logic_error("Softmax::logits(): no forward() yet");
+        return *input_.get();
     }
 
     /// dS [K, n] -> dZ = S * (dS - sum_i S * dS) [K, n], the O(K) Jacobian-vector product
@@ -94,8 +112,9 @@ public:
     }
 
 private:
-    matrix<T> S_, dZ_, work_;
+    matrix<T> S_, dZ_, work_, Z_;
     detail::input_binding<T> input_;
+    bool logits_kept_ = false; // in Z_, else the bound input
 };
 
 } // namespace mininn

@@ -46,6 +46,20 @@ void check_input(const E& x, std::size_t rows, std::size_t index, const std::str
                           " with n >= 1 (samples are columns), got ", shape_str(shape)));
 }
 
+/// Resizes m to [rows, cols] only when its shape differs, so steady-state steps reuse memory.
+template <class T>
+void ensure_shape(matrix<T>& m, std::size_t rows, std::size_t cols)
+{
+    if (m.shape()[0] != rows || m.shape()[1] != cols)
+        m.resize({rows, cols});
+}
+template <class T>
+void ensure_shape(vector<T>& v, std::size_t n)
+{
+    if (v.shape()[0] != n)
+        v.resize({n});
+}
+
 /// Keeps a reference to the caller's matrix when the input already is one, and otherwise
 /// evaluates the expression (a view, a lazy expression, another layout) into a buffer that
 /// is reused while the shape stays the same.
@@ -62,19 +76,26 @@ public:
         return *this;
     }
 
+    /// avoid: a buffer the caller is about to write (its own output). An input that is that
+    /// very matrix is copied first, so the pass never reads what it overwrites.
     template <class E>
-    const matrix<T>& bind(E&& x)
+    const matrix<T>& bind(E&& x, const matrix<T>* avoid = nullptr)
     {
         using D = std::decay_t<E>;
         if constexpr (std::is_same_v<D, matrix<T>> && std::is_lvalue_reference_v<E>) {
-            ptr_ = &x;
+            if (&x != avoid) {
+                ptr_ = &x;
+                return x;
+            }
+            ensure_shape(copy_, x.shape()[0], x.shape()[1]);
+            xt::noalias(copy_) = x;
+            ptr_ = &copy_;
         } else if constexpr (std::is_same_v<D, matrix<T>>) {
             copy_ = std::move(x); // a temporary: keep it alive for backward()
             ptr_ = &copy_;
         } else {
             const auto& s = x.shape();
-            if (copy_.shape()[0] != s[0] || copy_.shape()[1] != s[1])
-                copy_.resize({static_cast<std::size_t>(s[0]), static_cast<std::size_t>(s[1])});
+            ensure_shape(copy_, static_cast<std::size_t>(s[0]), static_cast<std::size_t>(s[1]));
             xt::noalias(copy_) = x;
             ptr_ = &copy_;
         }
@@ -86,20 +107,6 @@ private:
     matrix<T> copy_;
     const matrix<T>* ptr_ = nullptr;
 };
-
-/// Resizes m to [rows, cols] only when its shape differs, so steady-state steps reuse memory.
-template <class T>
-void ensure_shape(matrix<T>& m, std::size_t rows, std::size_t cols)
-{
-    if (m.shape()[0] != rows || m.shape()[1] != cols)
-        m.resize({rows, cols});
-}
-template <class T>
-void ensure_shape(vector<T>& v, std::size_t n)
-{
-    if (v.shape()[0] != n)
-        v.resize({n});
-}
 
 } // namespace detail
 } // namespace mininn

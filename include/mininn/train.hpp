@@ -105,6 +105,8 @@ std::pair<double, double> evaluate(Net& net, const Loss& loss, const matrix<type
     const std::size_t n = X.shape()[1];
     if (y.size() != n)
         throw shape_error(detail::cat("evaluate: ", y.size(), " labels for ", n, " samples (samples are columns)"));
+    if (n == 0)
+        throw shape_error(detail::cat("evaluate: no samples (X is ", detail::shape_str(X.shape()), ")"));
     if (batch_size == 0 || batch_size >= n) {
         const double l = net.loss_value(loss, X, y);
         vector<T> best;
@@ -143,6 +145,8 @@ History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::val
     using clock = std::chrono::steady_clock;
     if (y.size() != X.shape()[1])
         throw shape_error(detail::cat("fit: ", y.size(), " labels for ", X.shape()[1], " samples (samples are columns)"));
+    if (X.shape()[1] == 0)
+        throw shape_error(detail::cat("fit: no training samples (X is ", detail::shape_str(X.shape()), ")"));
     if ((X_val == nullptr) != (y_val == nullptr))
         throw std::invalid_argument("fit: give both X_val and y_val, or neither");
     if (!(options.validation_split >= 0 && options.validation_split < 1))
