@@ -1,11 +1,22 @@
 // The fused classifier head (Dense, activation, Dense, Softmax + CrossEntropy in one sweep,
 // detail/head.hpp) against the same network run layer by layer.
 #include <cmath>
+#include <cstring>
 #include <vector>
+
+#include <sched.h>
 
 #include "helpers.hpp"
 
 using namespace mininn;
+
+namespace {
+int usable_cores()
+{
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+}
+} // namespace
 
 using test::random_labels;
 using test::UnfusedCrossEntropy;
@@ -106,11 +117,13 @@ TEST_CASE("two threads give the same gradients as one")
     one.set_threads(1);
     CHECK(one.threads() == 1);
     const double a = net.compute_gradients(CrossEntropy{}, X, y), b = one.compute_gradients(CrossEntropy{}, X, y);
-    CHECK(a == doctest::Approx(b).epsilon(1e-13));
+    CHECK(a == b);
     const auto ga = gradients(net), gb = gradients(one);
     for (std::size_t k = 0; k < ga.size(); ++k)
-        CHECK(xt::allclose(ga[k], gb[k], 1e-11, 1e-15));
-    CHECK(xt::allclose(net.output(), one.output(), 1e-13, 1e-16));
+        CHECK(ga[k] == gb[k]);
+    CHECK(net.output() == one.output());
+    CHECK(net.helper_sweeps() == (usable_cores() >= 2 ? 1 : 0));
+    CHECK(one.helper_sweeps() == 0);
     expect_same_as_unfused(net, X, y, 1e-11, 1e-15);
     CHECK_THROWS_AS(net.set_threads(0), std::invalid_argument);
     CHECK_THROWS_AS(net.set_threads(3), std::invalid_argument);
@@ -171,4 +184,54 @@ TEST_CASE("the fused head reports bad labels, bad shapes and NaN before it train
     // After the error a forward pass starts clean again.
     net.forward(X);
     CHECK_NOTHROW(net.backward(net.output()));
+}
+
+namespace {
+// n columns, 3 full-batch GD steps of a 6-16-10 float network; returns every weight and the losses.
+std::vector<float> train_three_steps(std::size_t threads, std::size_t n, std::size_t* helper_sweeps = nullptr)
+{
+    Rng rng(31);
+    Network net{Dense<float>(6, 16, init::normal, rng), Sigmoid{}, Dense<float>(16, 10, init::normal, rng), Softmax{}};
+    net.set_threads(threads);
+    const auto X = test::random_matrix<float>(6, n, rng);
+    const auto y = random_labels(n, 10, rng);
+    GD<float> gd(0.5f);
+    std::vector<float> out;
+    for (int step = 0; step < 3; ++step) {
+        out.push_back(net.compute_gradients(CrossEntropy{}, X, y));
+        gd.step(net);
+    }
+    net.visit_parameters([&](auto& p, auto&) { out.insert(out.end(), p.begin(), p.end()); });
+    if (helper_sweeps != nullptr)
+        *helper_sweeps = net.helper_sweeps();
+    return out;
+}
+} // namespace
+
+TEST_CASE("ten two-thread runs equal each other and the one-thread run bit for bit")
+{
+    const std::size_t n = 20011; // about 10 chunks of 2048 columns, plus a tail of single blocks and columns
+    const auto one = train_three_steps(1, n);
+    for (int run = 0; run < 10; ++run) {
+        std::size_t sweeps = 0;
+        const auto two = train_three_steps(2, n, &sweeps);
+        REQUIRE(two.size() == one.size());
+        std::size_t differ = 0;
+        for (std::size_t k = 0; k < one.size(); ++k)
+            differ += std::memcmp(&one[k], &two[k], sizeof(float)) != 0;
+        CHECK_MESSAGE(differ == 0, "run " << run << ": " << differ << " of " << one.size() << " values differ");
+        if (usable_cores() >= 2) // the helper really ran: one sweep per step
+            CHECK(sweeps == 3);
+        else
+            CHECK(sweeps == 0);
+    }
+}
+
+TEST_CASE("below fused_head_parallel_columns, or with one thread, the helper is never started")
+{
+    std::size_t sweeps = 1;
+    train_three_steps(2, 8191, &sweeps);
+    CHECK(sweeps == 0);
+    train_three_steps(1, 20011, &sweeps);
+    CHECK(sweeps == 0);
 }

@@ -158,6 +158,11 @@ public:
     }
     std::size_t threads() const noexcept { return threads_; }
 
+    /// Sweeps that the helper thread has shared: 0 until set_threads(2) and a batch of at least
+    /// fused_head_parallel_columns start it, and 0 on a machine that lets the process use one
+    /// core. Results do not depend on it: they are the same bit for bit with one thread or two.
+    std::size_t helper_sweeps() const noexcept { return helper_ ? helper_->jobs() : 0; }
+
     /// Batches narrower than this run the fused head on the calling thread alone: waking a
     /// helper costs more than it saves.
     static constexpr std::size_t fused_head_parallel_columns = 8192;

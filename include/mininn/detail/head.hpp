@@ -49,10 +49,12 @@ void store_lanes(scalar_of_t<V>* p, V v)
         v.store_unaligned(p);
 }
 
-/// Scratch space of the fused head, sized on first use and reused while shapes stay the same.
+/// Scratch space of the fused head, sized on first use and reused while shapes stay the same:
+/// the padded W2^T and b2, one set of accumulators per chunk of columns, and each thread's
+/// chunk buffers.
 template <class T>
 struct head_workspace {
-    std::vector<T, xsimd::aligned_allocator<T>> w2t, b2, acc;
+    std::vector<T, xsimd::aligned_allocator<T>> w2t, b2, partial, scratch;
 };
 
 // The labels of a column block, class by class as 0/1 values. P is const I* for class indices
@@ -261,20 +263,20 @@ inline constexpr std::size_t head_tile_blocks = 4;
 // chunk's activations (128 KB) stay in L2 and its output gradients (20 KB) in L1.
 inline constexpr std::size_t head_chunk_tiles = 8;
 
-// Per-lane accumulators of one share of the columns: dW [h][C], db1 [h], db2 [C] and the
-// loss, then a chunk's activations [h][chunk_tiles * NB] and output gradients
-// [chunk_tiles * NB][C].
+// Per-lane accumulators of one range of columns: dW [h][C], db1 [h], db2 [C] and the loss;
+// and a thread's buffers for a chunk of tiles: activations [h][chunk_tiles * NB] and output
+// gradients [chunk_tiles * NB][C].
 template <class T, std::size_t C, std::size_t NB>
 struct head_share_layout {
     static constexpr std::size_t blocks = head_chunk_tiles * NB;
     static std::size_t accumulators(std::size_t h) { return (h * C + h + C + 1) * batch<T>::size; }
-    static std::size_t size(std::size_t h) { return accumulators(h) + (h + C) * blocks * batch<T>::size; }
+    static std::size_t scratch(std::size_t h) { return (h + C) * blocks * batch<T>::size; }
 };
 
-// Columns [j0, j1), a multiple of the batch width, added to the share's accumulators.
+// Columns [j0, j1), a multiple of the batch width, added to the accumulators acc.
 template <std::size_t C, std::size_t NB, class T, class Policy, class L>
 void head_share(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b1, const T* w2t, const T* b2,
-                std::size_t c, L labels, T* P, std::size_t j0, std::size_t j1, T* acc)
+                std::size_t c, L labels, T* P, std::size_t j0, std::size_t j1, T* acc, T* scratch)
 {
     using B = batch<T>;
     constexpr std::size_t W = B::size, R = C <= 10 ? 2 : 1, blocks = head_share_layout<T, C, NB>::blocks;
@@ -282,7 +284,7 @@ void head_share(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* 
     B* db1 = dW + h * C;
     B* db2 = db1 + h;
     B* loss = db2 + C;
-    B* a = loss + 1;
+    B* a = reinterpret_cast<B*>(scratch);
     B* d = a + h * blocks;
     const T inv_n = T(1) / static_cast<T>(n);
     std::size_t j = j0;
@@ -313,29 +315,40 @@ T fused_head_c(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b
         for (std::size_t i = 0; i < h; ++i)
             ws.w2t[i * C + k] = W2[k * h + i];
     }
-    const std::size_t share = layout::size(h), parts = runner != nullptr ? 2 : 1;
-    ws.acc.resize(2 * share);
-    for (std::size_t part = 0; part < parts; ++part)
-        std::fill_n(ws.acc.data() + part * share, layout::accumulators(h), T(0));
-    // With two threads, each takes chunks of tiles from a shared counter until none are
-    // left, so a thread that starts late or shares its core just does fewer of them.
+    // The columns are cut into chunks whose bounds depend on n alone, each summed into its own
+    // accumulators, which are then added in chunk order: the result is the same bit for bit
+    // whichever thread took which chunk, and with one thread or two. With two, each takes the
+    // next chunk from a shared counter until none are left, so a thread that starts late or
+    // shares its core just does fewer of them.
     const std::size_t vector_end = n / W * W, tiled_end = n / tile * tile, chunk = 32 * tile;
+    const std::size_t chunks = (tiled_end + chunk - 1) / chunk, accs = layout::accumulators(h);
+    ws.partial.resize((chunks + 1) * accs); // the last set for the columns after the tiles
+    ws.scratch.resize(2 * layout::scratch(h));
     std::atomic<std::size_t> next{0};
     auto run = [&](std::size_t part) {
-        T* acc = ws.acc.data() + part * share;
-        for (std::size_t j = next.fetch_add(chunk); j < tiled_end; j = next.fetch_add(chunk))
-            head_share<C, NB>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, j,
-                              std::min(j + chunk, tiled_end), acc);
+        T* scratch = ws.scratch.data() + part * layout::scratch(h);
+        for (std::size_t k = next.fetch_add(1); k < chunks; k = next.fetch_add(1)) {
+            T* acc = ws.partial.data() + k * accs;
+            std::fill_n(acc, accs, T(0));
+            head_share<C, NB>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, k * chunk,
+                              std::min((k + 1) * chunk, tiled_end), acc, scratch);
+        }
     };
     if (runner != nullptr)
         runner->run_on_both(run);
     else
         run(0);
-    head_share<C, NB>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, tiled_end, vector_end,
-                      ws.acc.data());
-    const B* acc0 = reinterpret_cast<const B*>(ws.acc.data());
-    const B* acc1 = reinterpret_cast<const B*>(ws.acc.data() + share);
-    auto total = [&](std::size_t idx) { return xsimd::hadd(parts == 2 ? acc0[idx] + acc1[idx] : acc0[idx]); };
+    T* tail = ws.partial.data() + chunks * accs;
+    std::fill_n(tail, accs, T(0));
+    head_share<C, NB>(pol, Z, h, n, b1, ws.w2t.data(), ws.b2.data(), c, labels, P, tiled_end, vector_end, tail,
+                      ws.scratch.data());
+    B* acc0 = reinterpret_cast<B*>(ws.partial.data());
+    for (std::size_t k = 1; k <= chunks; ++k) {
+        const B* acck = reinterpret_cast<const B*>(ws.partial.data() + k * accs);
+        for (std::size_t i = 0; i < accs / W; ++i)
+            acc0[i] += acck[i];
+    }
+    auto total = [&](std::size_t idx) { return xsimd::hadd(acc0[idx]); };
     for (std::size_t k = 0; k < c; ++k) {
         db2[k] = total(h * C + h + k);
         for (std::size_t i = 0; i < h; ++i)
@@ -348,7 +361,7 @@ T fused_head_c(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b
     // [h][C] order in scratch space, added once.
     if (vector_end == n)
         return loss;
-    T* dWs = ws.acc.data();
+    T* dWs = ws.scratch.data();
     T* as = dWs + h * C;
     T* ds = as + h;
     std::fill_n(dWs, h * C, T(0));

@@ -62,6 +62,9 @@ public:
         finished_.wait(lock, [this] { return done_; });
     }
 
+    /// Jobs the worker thread has run; read it from the thread that calls run_on_both.
+    std::size_t jobs() const noexcept { return jobs_; }
+
 private:
     bool start()
     {
@@ -90,6 +93,7 @@ private:
             lock.unlock();
             job(arg);
             lock.lock();
+            ++jobs_;
             done_ = true;
             finished_.notify_one();
         }
@@ -126,6 +130,7 @@ private:
     void (*job_)(void*) = nullptr;
     void* arg_ = nullptr;
     bool done_ = false, stop_ = false, failed_ = false;
+    std::size_t jobs_ = 0;
     int pinned_away_from_ = -1;
 };
 
