@@ -4,7 +4,7 @@
 # error and a non-zero exit.
 # Usage: mnist_example_test.sh <mnist-binary> <mnist-data-dir>
 set -uo pipefail
-exe=$1 data=$2
+exe=$(realpath "$1") data=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -54,4 +54,38 @@ damage truncate truncate
 damage garbage garbage
 damage missing missing
 damage labels labels
+
+# Output files that cannot be written are refused before the data is even loaded: no training
+# line is printed, and nothing is created.
+refuse() { # expected message, options...
+  local want=$1; shift
+  "$exe" --data "$data" --iterations 5 "$@" >"$work/refuse.out" 2>"$work/refuse.err"
+  local rc=$?
+  [ $rc -eq 1 ] || fail "refuse $*: exit $rc"
+  grep -q "^Epoch" "$work/refuse.out" && fail "refuse $*: trained before refusing"
+  grep -qF "$want" "$work/refuse.err" || fail "refuse $*: got $(cat "$work/refuse.err")"
+  echo "ok: refused $*: $(cat "$work/refuse.err")"
+}
+refuse "$work/no/such/dir/pred.csv: the directory '$work/no/such/dir' does not exist" --predictions "$work/no/such/dir/pred.csv" --save "$work/m.npz"
+[ -e "$work/m.npz" ] && fail "model written although the predictions path was bad"
+refuse "/dev/full: exists and is a device; refusing to replace it" --save /dev/full
+[ -c /dev/full ] || fail "/dev/full is no longer a device"
+refuse "/dev/null: exists and is a device; refusing to replace it" --history /dev/null
+[ -c /dev/null ] || fail "/dev/null is no longer a device"
+
+# Through a pipe, each cost line arrives as it is computed: the run is stopped by SIGINT after
+# its first lines, keeps them, exits 130, and leaves no output file and no temporary behind.
+mkdir "$work/sig"
+(cd "$work/sig" && exec "$exe" --data "$data" --iterations 100000 --log-every 1 \
+   --save model.npz --history hist.csv --predictions pred.csv 2>err | cat >out) &
+pipeline=$!
+for _ in $(seq 1 300); do grep -q "^Epoch 2 cost" "$work/sig/out" 2>/dev/null && break; sleep 0.1; done
+grep -q "^Epoch 2 cost" "$work/sig/out" || fail "no cost line reached the pipe while the run went on"
+pkill -INT -f -- "--iterations 100000 --log-every 1" || fail "could not signal the run"
+wait $pipeline
+grep -q "^mnist: interrupted by SIGINT after [0-9]* iterations; no output files written$" "$work/sig/err" ||
+  fail "interrupt message: $(cat "$work/sig/err")"
+[ "$(ls "$work/sig")" = "$(printf 'err\nout')" ] || fail "files left after the interrupt: $(ls "$work/sig")"
+grep -q "^Epoch 0 cost" "$work/sig/out" || fail "lines printed before the interrupt were lost"
+echo "ok: SIGINT: $(grep -c '^Epoch' "$work/sig/out") cost lines kept, $(cat "$work/sig/err")"
 echo "mnist example: all checks passed"

@@ -87,6 +87,35 @@ inline void permute_into(const label_vector& labels, const std::vector<std::size
     }
 }
 
+/// X [d, n] with its columns put in the order perm (X[:, k] becomes the old X[:, perm[k]]), in
+/// place: one row of scratch instead of a second copy of X. Throws shape_error when perm has
+/// the wrong length or an index >= n.
+template <class T>
+void permute_columns_in_place(matrix<T>& X, const std::vector<std::size_t>& perm)
+{
+    const std::size_t d = X.shape()[0], n = X.shape()[1];
+    if (perm.size() != n)
+        throw shape_error(detail::cat("permute_columns_in_place: ", perm.size(), " indices for ", n, " columns"));
+    for (std::size_t j : perm)
+        if (j >= n)
+            throw shape_error(detail::cat("permute_columns_in_place: column ", j, " of a matrix with ", n, " columns"));
+    std::vector<T> row(n);
+    for (std::size_t i = 0; i < d; ++i) {
+        T* r = X.data() + i * n;
+        for (std::size_t k = 0; k < n; ++k)
+            row[k] = r[perm[k]];
+        std::copy(row.begin(), row.end(), r);
+    }
+}
+
+/// labels in the order perm, in place. Throws shape_error as permute_into does.
+inline void permute_in_place(label_vector& labels, const std::vector<std::size_t>& perm)
+{
+    label_vector out;
+    permute_into(labels, perm, out);
+    labels = std::move(out);
+}
+
 /// out = columns [first, first + count) of X [d, n], as a contiguous [d, count] matrix (a
 /// mini-batch), resized only when its shape differs. Throws shape_error past the last column.
 template <class T>
