@@ -7,6 +7,8 @@
 // one pass backward.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cstddef>
 #include <string>
 
@@ -15,6 +17,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 namespace detail {
 
 template <class T, class Policy>
@@ -265,4 +268,5 @@ public:
     }
 };
 
+} // namespace MININN_ISA
 } // namespace mininn

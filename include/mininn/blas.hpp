@@ -1,6 +1,8 @@
 // mininn: which BLAS the process is running, and a warning when OpenBLAS runs slow kernels.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <string>
 
 #include "errors.hpp"
@@ -14,6 +16,7 @@ int openblas_get_num_threads(void);
 }
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 struct BlasInfo {
     std::string config; ///< openblas_get_config(), e.g. "OpenBLAS 0.3.21 ... SkylakeX ..."
@@ -56,4 +59,5 @@ inline std::string blas_warning()
                        "'s; its GEMMs run about 3x slower. Run with OPENBLAS_CORETYPE=", better, " to fix it.");
 }
 
+} // namespace MININN_ISA
 } // namespace mininn

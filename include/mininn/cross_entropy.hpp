@@ -1,6 +1,8 @@
 // mininn: the cross-entropy loss over class probabilities.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -14,6 +16,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 namespace detail {
 template <class I>
 bool label_in_range(I y, std::size_t K)
@@ -259,4 +262,5 @@ matrix<T> one_hot(const xt::xtensor<I, 1>& labels, std::size_t K)
     return Y;
 }
 
+} // namespace MININN_ISA
 } // namespace mininn

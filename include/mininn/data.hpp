@@ -1,6 +1,8 @@
 // mininn: shuffling and selecting samples (columns).
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <numeric>
@@ -11,6 +13,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 /// A seeded random permutation of 0..n-1.
 inline std::vector<std::size_t> permutation(std::size_t n, Rng& rng)
@@ -139,4 +142,5 @@ inline void copy_labels_into(const label_vector& labels, std::size_t first, std:
     std::copy_n(labels.data() + first, count, out.data());
 }
 
+} // namespace MININN_ISA
 } // namespace mininn

@@ -1,6 +1,8 @@
 // mininn: the fully connected layer, Z = W X + b.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cstddef>
 #include <string>
 #include <utility>
@@ -15,6 +17,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 template <class... Layers>
 class Network;
@@ -192,4 +195,5 @@ private:
     detail::input_binding<T> input_;
 };
 
+} // namespace MININN_ISA
 } // namespace mininn

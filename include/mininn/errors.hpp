@@ -1,12 +1,15 @@
 // mininn: exception types and the helpers that format their messages.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cstddef>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 /// A tensor had the wrong shape for the layer, loss or function it was given to.
 /// Messages name the layer (index and kind) and both shapes. mininn stores samples
@@ -61,4 +64,5 @@ std::string cat(const Parts&... parts)
 }
 
 } // namespace detail
+} // namespace MININN_ISA
 } // namespace mininn

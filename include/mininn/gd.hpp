@@ -1,6 +1,8 @@
 // mininn: plain gradient descent.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -9,6 +11,7 @@
 #include "errors.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 /// Gradient descent: p <- p - lr * grad for every parameter of a network.
 /// The gradients already hold the batch mean (the loss applies 1/n).
@@ -36,4 +39,5 @@ private:
     T lr_;
 };
 
+} // namespace MININN_ISA
 } // namespace mininn

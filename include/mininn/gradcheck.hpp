@@ -5,6 +5,8 @@
 // a backward pass that forgets to write its gradients cannot pass by accident.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -19,6 +21,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 struct GradientCheckOptions {
     double step = 1e-6;           ///< central-difference step h; use about 1e-3 for float
@@ -176,4 +179,5 @@ GradientReport check_layer_gradients(Layer& layer, const matrix<T>& X, const mat
     return report;
 }
 
+} // namespace MININN_ISA
 } // namespace mininn

@@ -6,6 +6,8 @@
 // claims gigabytes it does not hold costs no more memory than the bytes it has.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +22,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 /// The content of an unsigned-byte IDX file.
 struct IdxData {
@@ -249,4 +252,5 @@ inline label_vector read_idx_labels(const std::string& path, std::size_t num_cla
     return y;
 }
 
+} // namespace MININN_ISA
 } // namespace mininn

@@ -2,12 +2,16 @@
 // init(rng, fan_in, fan_out) -> double; any callable with that signature works too.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cmath>
 #include <cstddef>
 
 #include "random.hpp"
 
-namespace mininn::init {
+namespace mininn {
+inline namespace MININN_ISA {
+namespace init {
 
 /// N(0, stddev^2); stddev 1 is numpy's np.random.randn, the seed experiment's choice.
 struct Normal {
@@ -36,4 +40,6 @@ inline constexpr Normal normal{};
 inline constexpr XavierUniform xavier{};
 inline constexpr HeNormal he{};
 
-} // namespace mininn::init
+} // namespace init
+} // namespace MININN_ISA
+} // namespace mininn

@@ -1,6 +1,8 @@
 // mininn: writing files so that a reader never sees a half-written one.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cstdlib>
 #include <cerrno>
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include "errors.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 namespace detail {
 
 inline std::string parent_dir(const std::string& path)
@@ -123,4 +126,5 @@ inline void write_file_atomic(const std::string& path, const std::string& conten
     }
 }
 
+} // namespace MININN_ISA
 } // namespace mininn

@@ -1,6 +1,8 @@
 // mininn: classification metrics with scikit-learn's definitions and report text.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 namespace detail {
 
@@ -207,4 +210,5 @@ inline std::string classification_report(const label_vector& y_true, const label
     return out;
 }
 
+} // namespace MININN_ISA
 } // namespace mininn

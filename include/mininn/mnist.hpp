@@ -1,6 +1,8 @@
 // mininn: loading the MNIST data set from its four official IDX files.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cstddef>
 #include <cstdio>
 #include <string>
@@ -10,6 +12,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 /// MNIST with samples as columns: images [784, n] scaled to [0, 1], labels [n] in [0, 10).
 template <class T>
@@ -61,4 +64,5 @@ MnistData<T> load_mnist(const std::string& dir)
     return d;
 }
 
+} // namespace MININN_ISA
 } // namespace mininn

@@ -1,6 +1,8 @@
 // mininn: a feed-forward network composed at compile time from a tuple of layers.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <sstream>
@@ -22,6 +24,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 namespace detail {
 
 template <class L>
@@ -508,4 +511,5 @@ private:
 template <class... Ls>
 Network(Ls...) -> Network<detail::rebind_t<Ls, typename detail::net_scalar<Ls...>::type>...>;
 
+} // namespace MININN_ISA
 } // namespace mininn

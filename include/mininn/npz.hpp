@@ -6,6 +6,8 @@
 // libzip's, built in memory; the arrays are written by xtensor's npy writer.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cstdio>
 #include <algorithm>
 #include <cerrno>
@@ -23,6 +25,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 namespace detail {
 
 template <class T>
@@ -308,4 +311,5 @@ void load(Net& net, const std::string& path)
     load_npz(net, bytes, path);
 }
 
+} // namespace MININN_ISA
 } // namespace mininn

@@ -5,6 +5,8 @@
 // mixed up. The gradients already hold the batch mean (the loss applies 1/n).
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <stdexcept>
@@ -16,6 +18,7 @@
 #include "errors.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 namespace detail {
 
 /// Per-parameter state buffers (one flat vector per slot and parameter).
@@ -156,4 +159,5 @@ private:
     detail::optimizer_state<T, 2> state_;
 };
 
+} // namespace MININN_ISA
 } // namespace mininn

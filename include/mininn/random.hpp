@@ -6,6 +6,8 @@
 // its own arithmetic, so a seed means the same numbers on every IEEE-754 platform.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <utility>
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 namespace detail {
 
@@ -128,4 +131,5 @@ private:
     bool has_spare_ = false;
 };
 
+} // namespace MININN_ISA
 } // namespace mininn

@@ -1,6 +1,8 @@
 // mininn: the softmax layer, over the classes of each sample (each column).
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cstddef>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 /// Softmax over each column: S[i, j] = exp(Z[i, j] - max_i Z) / sum_i exp(Z[i, j] - max_i Z).
 /// Shapes: Z [K, n] -> S [K, n]. Subtracting the column max keeps exp from overflowing.
@@ -117,4 +120,5 @@ private:
     bool logits_kept_ = false; // in Z_, else the bound input
 };
 
+} // namespace MININN_ISA
 } // namespace mininn

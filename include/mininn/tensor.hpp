@@ -4,6 +4,8 @@
 // Weights are [out, in], so a layer computes Z = W X + b exactly as written in the math.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -15,6 +17,7 @@
 #include "errors.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 template <class T>
 using matrix = xt::xtensor<T, 2>;
@@ -109,4 +112,5 @@ private:
 };
 
 } // namespace detail
+} // namespace MININN_ISA
 } // namespace mininn

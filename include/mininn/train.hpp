@@ -1,6 +1,8 @@
 // mininn: fit(), a training loop with mini-batches, validation, callbacks and early stopping.
 #pragma once
 
+#include "detail/isa.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -21,6 +23,7 @@
 #include "tensor.hpp"
 
 namespace mininn {
+inline namespace MININN_ISA {
 
 /// What one epoch measured. Validation figures are NaN without a validation set.
 struct EpochLog {
@@ -290,4 +293,5 @@ History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::val
     return history;
 }
 
+} // namespace MININN_ISA
 } // namespace mininn

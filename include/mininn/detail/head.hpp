@@ -14,6 +14,8 @@
 // taken once per chunk of tiles from a buffer that stays in cache.
 #pragma once
 
+#include "isa.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -26,7 +28,18 @@
 
 #include "kernels.hpp"
 
-namespace mininn::detail {
+namespace mininn {
+inline namespace MININN_ISA {
+namespace detail {
+
+/// Scratch space of the fused head, sized on first use and reused while shapes stay the same:
+/// the padded W2^T and b2, one set of accumulators per chunk of columns, and each thread's
+/// chunk buffers.
+template <class T>
+struct head_workspace {
+    std::vector<T, xsimd::aligned_allocator<T>> w2t, b2, partial, scratch;
+};
+
 
 /// The largest class count the fused head handles; wider outputs go through BLAS.
 inline constexpr std::size_t fused_head_max_classes = 16;
@@ -49,13 +62,6 @@ void store_lanes(scalar_of_t<V>* p, V v)
         v.store_unaligned(p);
 }
 
-/// Scratch space of the fused head, sized on first use and reused while shapes stay the same:
-/// the padded W2^T and b2, one set of accumulators per chunk of columns, and each thread's
-/// chunk buffers.
-template <class T>
-struct head_workspace {
-    std::vector<T, xsimd::aligned_allocator<T>> w2t, b2, partial, scratch;
-};
 
 // The labels of a column block, class by class as 0/1 values. P is const I* for class indices
 // [n] (I integral) or const T* for one-hot columns [c, n].
@@ -408,4 +414,6 @@ T fused_head(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b1,
     }
 }
 
-} // namespace mininn::detail
+} // namespace detail
+} // namespace MININN_ISA
+} // namespace mininn

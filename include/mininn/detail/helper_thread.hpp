@@ -8,6 +8,8 @@
 // joined by the destructor; a failure to start it just means running both halves here.
 #pragma once
 
+#include "isa.hpp"
+
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -19,7 +21,9 @@
 #include <sched.h>
 #endif
 
-namespace mininn::detail {
+namespace mininn {
+inline namespace MININN_ISA {
+namespace detail {
 
 class helper_thread {
 public:
@@ -134,4 +138,6 @@ private:
     int pinned_away_from_ = -1;
 };
 
-} // namespace mininn::detail
+} // namespace detail
+} // namespace MININN_ISA
+} // namespace mininn

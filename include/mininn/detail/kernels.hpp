@@ -17,10 +17,30 @@
 
 #include <xsimd/xsimd.hpp>
 
-namespace mininn::detail {
+#include "isa.hpp"
+
+namespace mininn {
+inline namespace MININN_ISA {
+namespace detail {
 
 template <class T>
 using batch = xsimd::batch<T>;
+
+/// The instruction set and the lanes of this translation unit's kernels, e.g. "isa_avx512bw"
+/// and 8 for double: what a benchmark should report beside its figures.
+inline const char* simd_isa() noexcept
+{
+#define MININN_ISA_STR2(x) #x
+#define MININN_ISA_STR(x) MININN_ISA_STR2(x)
+    return MININN_ISA_STR(MININN_ISA);
+#undef MININN_ISA_STR
+#undef MININN_ISA_STR2
+}
+template <class T>
+std::size_t simd_lanes() noexcept
+{
+    return batch<T>::size;
+}
 
 /// The scalar type of a kernel value: T for T, T for xsimd::batch<T, A>.
 template <class V>
@@ -294,4 +314,6 @@ void softmax_columns(const T* z, T* p, const T* bias, std::size_t K, std::size_t
         map(p + i * n, s, p + i * n, n, [](auto e, auto inv) { return e * inv; });
 }
 
-} // namespace mininn::detail
+} // namespace detail
+} // namespace MININN_ISA
+} // namespace mininn

@@ -1,0 +1,42 @@
+// mininn::detail: the instruction set mininn's SIMD kernels are compiled for, as a namespace.
+//
+// mininn's kernels are inline templates whose bodies depend on -march (through xsimd's default
+// architecture), but many of their names do not: map<float, F> compiled for AVX-512 in one
+// translation unit and for SSE2 in another would be one symbol with two bodies, of which the
+// linker keeps one, so code built for SSE2 could run AVX-512 instructions, or one unit's
+// kernel could run with buffers sized by the other's (a one-definition-rule violation). So the
+// whole library lives in an inline namespace named after the instruction set: each
+// translation unit links to its own mininn, and a Network (like xtensor's containers, whose
+// alignment also follows -march) cannot be handed between units built for different ones;
+// that is a link error, never a wrong result. Users never name the namespace.
+#pragma once
+
+#if defined(__AVX512BW__)
+#define MININN_ISA isa_avx512bw
+#elif defined(__AVX512F__)
+#define MININN_ISA isa_avx512f
+#elif defined(__AVX2__) && defined(__FMA__)
+#define MININN_ISA isa_avx2_fma
+#elif defined(__AVX2__)
+#define MININN_ISA isa_avx2
+#elif defined(__AVX__) && defined(__FMA__)
+#define MININN_ISA isa_avx_fma
+#elif defined(__AVX__)
+#define MININN_ISA isa_avx
+#elif defined(__SSE4_2__)
+#define MININN_ISA isa_sse4_2
+#elif defined(__SSE4_1__)
+#define MININN_ISA isa_sse4_1
+#elif defined(__SSSE3__)
+#define MININN_ISA isa_ssse3
+#elif defined(__SSE3__)
+#define MININN_ISA isa_sse3
+#elif defined(__SSE2__) || defined(_M_X64)
+#define MININN_ISA isa_sse2
+#elif defined(__aarch64__)
+#define MININN_ISA isa_neon64
+#elif defined(__ARM_NEON)
+#define MININN_ISA isa_neon
+#else
+#define MININN_ISA isa_scalar
+#endif
