@@ -2,8 +2,8 @@
 //
 // An IDX file is a 4-byte magic (0, 0, element type, rank), rank big-endian uint32
 // dimensions, then the elements. The header is read and checked first (bounded by max_bytes),
-// then the data in pieces, never more than the header promises plus one byte, so a file that
-// claims gigabytes it does not hold costs no more memory than the bytes it has.
+// then the data in pieces, never more than the header promises plus one byte, and buffers grow
+// with what arrives: a file that claims gigabytes it does not hold costs only what it holds.
 #pragma once
 
 #include "detail/isa.hpp"
@@ -198,10 +198,10 @@ inline IdxData read_idx(const std::string& path, std::size_t max_bytes = std::si
 }
 
 /// Images from a rank-3 IDX file [n, rows, cols] as a matrix [rows * cols, n] with one
-/// sample per column, each pixel multiplied by scale (1/255 maps bytes to [0, 1]). The bytes
-/// are read a few images at a time straight into the matrix, so the file's content is never
-/// held twice. Throws io_error as read_idx does, when the file is not rank 3, and when it holds
-/// no image or images of no pixel.
+/// sample per column, each pixel multiplied by scale (1/255 maps bytes to [0, 1]). The matrix
+/// is allocated once the bytes have arrived, so a file that claims more than it holds costs
+/// only what it holds. Throws io_error as read_idx does, when the file is not rank 3, and when
+/// it holds no image or images of no pixel.
 template <class T>
 matrix<T> read_idx_images(const std::string& path, T scale = T(1) / T(255), std::size_t max_bytes = std::size_t(1) << 31)
 {
@@ -213,23 +213,15 @@ matrix<T> read_idx_images(const std::string& path, T scale = T(1) / T(255), std:
     if (h.count == 0)
         throw io_error(detail::cat(path, ": dimensions ", detail::shape_str(h.shape), " hold no ",
                                    n == 0 ? "image" : "pixel"));
-    // Allocated from the checked header but left untouched: pages are filled as bytes arrive.
+    const std::vector<std::uint8_t> bytes = detail::read_idx_data(in, h);
     matrix<T> X(typename matrix<T>::shape_type{d, n});
-    // Tiles of 64 images, transposed from [64, d] bytes into [d, 64] columns; a tile's bytes
-    // (50 KB for MNIST) and its columns stay in cache.
+    // Transpose [n, d] bytes into [d, n] in tiles so both sides stay in cache.
     constexpr std::size_t tile = 64;
-    std::vector<std::uint8_t> buf(tile * d);
-    for (std::size_t j0 = 0; j0 < n; j0 += tile) {
-        const std::size_t m = std::min(tile, n - j0), got = in.read(buf.data(), m * d);
-        if (got < m * d)
-            throw io_error(detail::truncated(path, h, j0 * d + got));
-        for (std::size_t f = 0; f < d; ++f) {
-            T* row = X.data() + f * n + j0;
-            for (std::size_t j = 0; j < m; ++j)
-                row[j] = static_cast<T>(buf[j * d + f]) * scale;
-        }
-    }
-    detail::expect_end(in, h);
+    for (std::size_t j0 = 0; j0 < n; j0 += tile)
+        for (std::size_t f0 = 0; f0 < d; f0 += tile)
+            for (std::size_t j = j0; j < std::min(n, j0 + tile); ++j)
+                for (std::size_t f = f0; f < std::min(d, f0 + tile); ++f)
+                    X(f, j) = static_cast<T>(bytes[j * d + f]) * scale;
     return X;
 }
 
