@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs what mininn needs to build, test and run its examples on Debian 12 / Ubuntu.
+# Installs what mininn needs to build, test and run its examples on Debian 12 / Ubuntu, or,
+# given package names, those packages (tests/fuzz/run.sh asks for clang this way).
 # Does nothing when everything is already there.
+# Usage: cmake/install-deps.sh [package...]
 set -euo pipefail
 
 packages=(g++ cmake make xtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
           doctest-dev libcli11-dev zlib1g-dev libzip-dev python3-numpy ca-certificates curl)
+[ $# -gt 0 ] && packages=("$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -170,10 +170,14 @@ std::string npz_archive(Net& net, const std::string& where)
         zip_source_t* src = zip_source_buffer(z, blobs.back().data(), blobs.back().size(), 0);
         if (src == nullptr)
             fail(cat("cannot add '", name, "'"));
-        if (zip_file_add(z, (name + ".npy").c_str(), src, ZIP_FL_OVERWRITE) < 0) {
+        const zip_int64_t index = zip_file_add(z, (name + ".npy").c_str(), src, ZIP_FL_OVERWRITE);
+        if (index < 0) {
             zip_source_free(src);
             fail(cat("cannot add '", name, "'"));
         }
+        // Stored, not deflated, as numpy.savez writes: float weights barely compress.
+        if (zip_set_file_compression(z, static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0) != 0)
+            fail(cat("cannot store '", name, "'"));
     };
     add("architecture", npy_bytes(architecture(net)));
     net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {

@@ -1,0 +1,52 @@
+// The network the .npz harnesses load into, and the invariants of a load.
+#pragma once
+
+#include <cstring>
+
+#include <mininn/mininn.hpp>
+
+#include "fuzz_common.hpp"
+
+namespace fuzz {
+
+inline auto npz_network()
+{
+    mininn::Rng rng(1);
+    return mininn::Network{mininn::Dense<float>(3, 4, mininn::init::normal, rng), mininn::Sigmoid{},
+                           mininn::Dense<float>(4, 2, mininn::init::normal, rng), mininn::Softmax{}};
+}
+
+template <class Net>
+std::vector<float> parameters(Net& net)
+{
+    std::vector<float> out;
+    net.visit_parameters([&](auto& p, auto&) { out.insert(out.end(), p.begin(), p.end()); });
+    return out;
+}
+
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b)
+{
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+/// load_npz of bytes: a refused archive is an io_error and leaves the network unchanged; an
+/// accepted one loads the same way twice, and what save() then writes loads back to the same.
+inline void check_load(const std::string& bytes)
+{
+    auto net = npz_network();
+    const auto before = parameters(net);
+    try {
+        mininn::load_npz(net, bytes, "fuzz");
+    } catch (const mininn::io_error&) {
+        require(same_bits(parameters(net), before), "a refused archive leaves the network unchanged");
+        return;
+    }
+    auto again = npz_network();
+    mininn::load_npz(again, bytes, "fuzz");
+    require(same_bits(parameters(net), parameters(again)), "the same archive loads the same way");
+    auto third = npz_network();
+    mininn::load_npz(third, mininn::detail::npz_archive(net, "fuzz"), "saved");
+    require(same_bits(parameters(net), parameters(third)), "save() of a loaded network loads back");
+}
+
+} // namespace fuzz
