@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
-# Builds the tests that drive mininn's raw-pointer kernels (the fused head, the SIMD
-# elementwise passes, the fused and unfused network paths) with AddressSanitizer and
-# UndefinedBehaviorSanitizer, and runs them; any report fails the run. Numerically harmless
-# out-of-bounds writes (adding 0 past the end of a buffer) pass every value test; this finds
-# them.
-# Usage: tests/sanitize.sh [build-dir]      (default: build-sanitize)
+# Builds every test program with sanitizers and runs the suite under them; any report fails.
+#   address  AddressSanitizer + UndefinedBehaviorSanitizer on every test program (test_alloc,
+#            which replaces malloc, under UBSan alone)
+#   thread   ThreadSanitizer on the programs that start threads: the network, the fused head
+#            (its helper thread), training; OpenBLAS's own threads, not instrumented, are
+#            suppressed by tests/tsan.supp
+# Usage: tests/sanitize.sh address|thread [build-dir]      (default: build-sanitize-<kind>)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build-sanitize}
-tests=(test_head test_activations test_cross_entropy test_network)
+kind=${1:?usage: tests/sanitize.sh address|thread [build-dir]}
+build=${2:-build-sanitize-$kind}
 
 cmake/install-deps.sh
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DMININN_BUILD_EXAMPLES=OFF \
-  "-DCMAKE_CXX_FLAGS=-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" >/dev/null
-cmake --build "$build" -j "$(nproc)" --target "${tests[@]}"
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
-for t in "${tests[@]}"; do
-  echo "== $t (address, undefined)"
-  "$build/tests/$t" --minimal
-done
+case $kind in
+  address) sanitizers=address,undefined tests=() ;;
+  thread) sanitizers=thread tests=(test_network test_head test_train) ;;
+  *) echo "sanitize.sh: unknown kind '$kind' (address or thread)" >&2; exit 2 ;;
+esac
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DMININN_BUILD_EXAMPLES=OFF -DMININN_SANITIZE="$sanitizers" >/dev/null
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
+if [ ${#tests[@]} -eq 0 ]; then
+  cmake --build "$build" -j "$(nproc)"
+  ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+else
+  cmake --build "$build" -j "$(nproc)" --target "${tests[@]}"
+  for t in "${tests[@]}"; do
+    echo "== $t ($sanitizers)"
+    "$build/tests/$t" --minimal
+  done
+fi

@@ -150,9 +150,19 @@ TEST_CASE("wider outputs fall back to the layer-by-layer path")
 {
     Rng rng(15);
     Network net{Dense<double>(4, 6, init::xavier, rng), Sigmoid{}, Dense<double>(6, 17, init::xavier, rng), Softmax{}};
+    using Net17 = decltype(net);
     const auto X = test::random_matrix<double>(4, 20, rng);
-    net.compute_gradients(CrossEntropy{}, X, random_labels(20, 17, rng));
-    CHECK_NOTHROW(net.backward(net.output())); // the forward pass is still there
+    const auto y = random_labels(20, 17, rng);
+    Net17 unfused = net;
+    const double fused_softmax = net.compute_gradients(CrossEntropy{}, X, y, true);
+    const double chain = unfused.compute_gradients(UnfusedCrossEntropy{}, X, y, true);
+    CHECK(fused_softmax == doctest::Approx(chain).epsilon(1e-13));
+    const auto ga = gradients(net), gb = gradients(unfused);
+    for (std::size_t k = 0; k < ga.size(); ++k)
+        CHECK(xt::allclose(ga[k], gb[k], 1e-11, 1e-15));
+    CHECK(xt::allclose(net.input_grad(), unfused.input_grad(), 1e-11, 1e-15));
+    CHECK(check_gradients(net, CrossEntropy{}, X, y).passed());
+    CHECK_NOTHROW(net.backward(net.output())); // the head did not run: the forward pass is still there
 }
 
 TEST_CASE("the fused head reports bad labels, bad shapes and NaN before it trains on them")
