@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <zip.h>
+
 #include "helpers.hpp"
 
 #ifndef MININN_TEST_DIR
@@ -213,5 +215,29 @@ TEST_CASE("save and load a network with more parameter tensors than the old 64-e
     REQUIRE(pa.size() == 80);
     for (std::size_t k = 0; k < pa.size(); ++k)
         CHECK(pa[k] == pb[k]);
+    fs::remove(path);
+}
+
+TEST_CASE("the same network saves to the same bytes: entries are stored and dated 1980-01-01, as numpy.savez does")
+{
+    auto net = model<float>(11);
+    const std::string a = detail::npz_archive(net, "a");
+    const auto path = temp_path("dated.npz");
+    save(net, path);
+    CHECK(file_bytes(path) == a);
+    int err = 0;
+    zip_t* z = zip_open(path.c_str(), ZIP_RDONLY, &err);
+    REQUIRE(z != nullptr);
+    REQUIRE(zip_get_num_entries(z, 0) == 5);
+    for (zip_uint64_t k = 0; k < 5; ++k) {
+        zip_stat_t st;
+        REQUIRE(zip_stat_index(z, k, 0, &st) == 0);
+        CHECK(st.comp_method == ZIP_CM_STORE);
+        const std::tm* t = std::localtime(&st.mtime);
+        CHECK(t->tm_year == 80);
+        CHECK(t->tm_mon == 0);
+        CHECK(t->tm_mday == 1);
+    }
+    zip_discard(z);
     fs::remove(path);
 }

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <string>
 #include <vector>
@@ -137,6 +138,16 @@ std::string architecture(const Net& net)
     return out + (std::is_same_v<typename Net::value_type, float> ? "float32" : "float64");
 }
 
+// The earliest time a zip entry can carry (1980-01-01 00:00, local time, as zip dates are).
+inline std::time_t npz_epoch()
+{
+    std::tm t{};
+    t.tm_year = 80;
+    t.tm_mday = 1;
+    t.tm_isdst = -1;
+    return std::mktime(&t);
+}
+
 // The archive save() writes, as bytes: built in memory, so the file itself is written once,
 // atomically, by write_file_atomic.
 template <class Net>
@@ -175,8 +186,10 @@ std::string npz_archive(Net& net, const std::string& where)
             zip_source_free(src);
             fail(cat("cannot add '", name, "'"));
         }
-        // Stored, not deflated, as numpy.savez writes: float weights barely compress.
-        if (zip_set_file_compression(z, static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0) != 0)
+        // Stored, not deflated, and dated 1980-01-01, as numpy.savez writes: float weights
+        // barely compress, and the same network always gives the same bytes.
+        if (zip_set_file_compression(z, static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0) != 0 ||
+            zip_file_set_mtime(z, static_cast<zip_uint64_t>(index), npz_epoch(), 0) != 0)
             fail(cat("cannot store '", name, "'"));
     };
     add("architecture", npy_bytes(architecture(net)));
