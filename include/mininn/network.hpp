@@ -182,7 +182,8 @@ public:
     }
 
     /// X [in, n] (any 2-D xtensor expression; an lvalue matrix<T> is used in place and must
-    /// outlive backward, except the network's own output() or input_grad(), which is copied) -> output [out, n], owned by the network. Throws shape_error naming the layer.
+    /// outlive backward, except the network's own output() or input_grad(), which is copied)
+    /// -> output [out, n], owned by the network. Throws shape_error naming the layer.
     template <class E>
     const matrix<T>& forward(E&& X)
     {
@@ -260,7 +261,7 @@ public:
         const matrix<T>& out = forward(std::forward<E>(X));
         using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
         if constexpr (detail::is_softmax<Last>::value && std::is_same_v<Loss, CrossEntropy>) {
-            const T value = loss.value_from_logits(std::get<depth - 1>(layers_).logits(), Y, loss_work_);
+            const T value = loss_of_output(loss, out, Y);
             loss.softmax_gradient(out, Y, grad_);
             if constexpr (depth == 1)
                 input_grad_ = &grad_;
@@ -268,11 +269,7 @@ public:
                 input_grad_ = &backward_from<depth - 2>(grad_, input_grad);
             return value;
         } else {
-            T value;
-            if constexpr (detail::is_softmax<Last>::value && std::is_base_of_v<CrossEntropy, Loss>)
-                value = loss.value_from_logits(std::get<depth - 1>(layers_).logits(), Y, loss_work_);
-            else
-                value = loss.value(out, Y);
+            const T value = loss_of_output(loss, out, Y);
             loss.gradient(out, Y, grad_);
             backward(grad_, input_grad);
             return value;
@@ -285,12 +282,7 @@ public:
     template <class Loss, class E, class L>
     T loss_value(const Loss& loss, const E& X, const L& Y)
     {
-        const matrix<T>& out = forward(X);
-        using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
-        if constexpr (detail::is_softmax<Last>::value && std::is_base_of_v<CrossEntropy, Loss>)
-            return loss.value_from_logits(std::get<depth - 1>(layers_).logits(), Y, loss_work_);
-        else
-            return loss.value(out, Y);
+        return loss_of_output(loss, forward(X), Y);
     }
 
     /// dL/dX [in, n] from the last backward or compute_gradients with input_grad = true.
@@ -333,6 +325,18 @@ public:
     }
 
 private:
+    // The loss of the last forward pass, whose output is out. After a final Softmax a
+    // cross-entropy is taken from the logits, as the fused head takes it.
+    template <class Loss, class L>
+    T loss_of_output(const Loss& loss, const matrix<T>& out, const L& Y)
+    {
+        using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
+        if constexpr (detail::is_softmax<Last>::value && std::is_base_of_v<CrossEntropy, Loss>)
+            return loss.value_from_logits(std::get<depth - 1>(layers_).logits(), Y, loss_work_);
+        else
+            return loss.value(out, Y);
+    }
+
     // True when x is a buffer this network rewrites during a pass (output(), input_grad()).
     template <class E>
     bool is_own_buffer(const E& x) const noexcept
