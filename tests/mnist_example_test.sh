@@ -22,6 +22,12 @@ awk -v a="$first" -v b="$final" 'BEGIN { exit !(b < a) }' || fail "final cost $f
 grep -q "^Confusion matrix (rows: true label, columns: predicted label)$" "$out" || fail "no confusion matrix"
 grep -Eq "^ +precision +recall +f1-score +support$" "$out" || fail "no report header"
 grep -Eq "^ +accuracy +[01]\.[0-9]{4} +10000$" "$out" || fail "no accuracy row"
+# Peak memory stays within 1.3x the data and the activations: the training set is shuffled in
+# place, never copied (the activations of 784-64-10 on 60000 columns are about 20 MB).
+peak=$(sed -n 's/^Peak memory: \([0-9.]*\) MB (data \([0-9.]*\) MB)$/\1 \2/p' "$out")
+[ -n "$peak" ] || fail "no 'Peak memory:' line"
+awk -v p="${peak% *}" -v d="${peak#* }" 'BEGIN { exit !(p <= 1.3 * (d + 20.2)) }' ||
+  fail "peak memory $peak: above 1.3 x (data + activations)"
 grep -Eq "^weighted avg( +[01]\.[0-9]{4}){3} +10000$" "$out" || fail "no weighted avg row"
 [ "$(wc -l <"$work/pred.csv")" -eq 10001 ] || fail "predictions CSV should have 10001 lines"
 head -1 "$work/pred.csv" | grep -qx "index,true,predicted" || fail "predictions CSV header"

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -230,6 +231,10 @@ int train(const Options& opt, mininn::MnistData<T>& data)
         std::printf("Training time: %.1f s (%.1f ms per iteration)\n", train_s,
                     1000.0 * train_s / std::max(1, opt.iterations));
 
+    struct rusage usage {};
+    if (::getrusage(RUSAGE_SELF, &usage) == 0) // ru_maxrss is in KiB on Linux
+        std::printf("Peak memory: %.1f MB (data %.1f MB)\n", static_cast<double>(usage.ru_maxrss) * 1024 / 1e6,
+                    static_cast<double>((X.size() + data.test_images.size()) * sizeof(T)) / 1e6);
     const label_vector pred = net.predict(data.test_images);
     const double acc = accuracy(data.test_labels, pred);
     std::printf("\nTest accuracy: %.2f %%\n\n", 100.0 * acc);
