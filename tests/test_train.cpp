@@ -204,3 +204,23 @@ TEST_CASE("fit and evaluate refuse zero samples instead of dividing by zero")
     CHECK(test::message_of<shape_error>([&] { evaluate(net, CrossEntropy{}, none, no_labels); }) ==
           "evaluate: no samples (X is [2, 0])");
 }
+
+TEST_CASE("fit with the training set moved in shuffles it in place and trains exactly as the copying fit")
+{
+    const auto d = blobs(203, 21);
+    auto a = small_net(22), b = small_net(22);
+    GD<double> ga(0.3), gb(0.3);
+    FitOptions o = quiet(4, 16); // 13 batches, the last short, a new permutation each epoch
+    const History ha = fit(a, CrossEntropy{}, ga, d.X, d.y, o);
+    matrix<double> X = d.X;
+    label_vector y = d.y;
+    const History hb = fit(b, CrossEntropy{}, gb, std::move(X), std::move(y), o);
+    REQUIRE(ha.epochs.size() == 4);
+    REQUIRE(hb.epochs.size() == 4);
+    for (std::size_t e = 0; e < 4; ++e) {
+        CHECK(ha.epochs[e].loss == hb.epochs[e].loss);
+        CHECK(ha.epochs[e].accuracy == hb.epochs[e].accuracy);
+    }
+    CHECK(a.layer<0>().weights() == b.layer<0>().weights());
+    CHECK(a.layer<2>().bias() == b.layer<2>().bias());
+}

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <functional>
 #include <limits>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -131,18 +132,14 @@ std::pair<double, double> evaluate(Net& net, const Loss& loss, const matrix<type
     return {total / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n)};
 }
 
-/// Trains net on X [in, n] with class labels y [n] for options.epochs epochs of shuffled
-/// mini-batches, one optimizer step per batch, and returns the history. With a validation
-/// set (X_val [in, n_val], y_val) or a validation_split, each epoch is also evaluated on it,
-/// and early stopping (patience > 0) watches the validation loss (else the training loss).
-///
-/// Throws shape_error for mismatched sizes or a split that leaves no training or validation
-/// sample, numeric_error naming the epoch, batch and tensor when a loss or gradient becomes
-/// NaN or inf, and whatever the network and loss throw.
+namespace detail {
+
+// fit(). With own_X and own_y (the training set handed over, or the part fit split off
+// itself), each epoch's shuffle permutes them in place instead of into a copy beside them.
 template <class Net, class Loss, class Opt>
-History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X, const label_vector& y,
-            const FitOptions& options, const matrix<typename Net::value_type>* X_val = nullptr,
-            const label_vector* y_val = nullptr)
+History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X,
+                 const label_vector& y, const FitOptions& options, const matrix<typename Net::value_type>* X_val,
+                 const label_vector* y_val, matrix<typename Net::value_type>* own_X, label_vector* own_y)
 {
     using T = typename Net::value_type;
     using clock = std::chrono::steady_clock;
@@ -174,8 +171,8 @@ History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::val
         y_train_own = take(y, train_idx);
         X_hold = take_columns(X, hold_idx);
         y_hold = take(y, hold_idx);
-        Xt = &X_train_own;
-        yt = &y_train_own;
+        Xt = own_X = &X_train_own;
+        yt = own_y = &y_train_own;
         X_val = &X_hold;
         y_val = &y_hold;
     }
@@ -192,6 +189,14 @@ History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::val
 
     matrix<T> Xs, Xb;
     label_vector ys, yb, arg;
+    // With the training set owned: where each sample (in the order fit was given them) stands
+    // now, so that each epoch's permutation, drawn as for the copying path, is applied
+    // relative to the last one and the batches are the same.
+    std::vector<std::size_t> where, relative;
+    if (own_X != nullptr) {
+        where.resize(n);
+        std::iota(where.begin(), where.end(), std::size_t(0));
+    }
     vector<T> best_col;
     History history;
     std::vector<xt::xarray<T>> best_params;
@@ -205,10 +210,20 @@ History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::val
         const label_vector* labels = yt;
         if (options.shuffle && !full) {
             const auto perm = permutation(n, rng);
-            permute_columns_into(*Xt, perm, Xs);
-            permute_into(*yt, perm, ys);
-            source = &Xs;
-            labels = &ys;
+            if (own_X != nullptr) {
+                relative.resize(n);
+                for (std::size_t k = 0; k < n; ++k)
+                    relative[k] = where[perm[k]];
+                permute_columns_in_place(*own_X, relative);
+                permute_in_place(*own_y, relative);
+                for (std::size_t k = 0; k < n; ++k)
+                    where[perm[k]] = k;
+            } else {
+                permute_columns_into(*Xt, perm, Xs);
+                permute_into(*yt, perm, ys);
+                source = &Xs;
+                labels = &ys;
+            }
         }
         double total = 0;
         std::size_t correct = 0;
@@ -291,6 +306,35 @@ History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::val
         net.visit_parameters([&](auto& p, auto&) { xt::noalias(p) = best_params[k++]; });
     }
     return history;
+}
+
+} // namespace detail
+
+/// Trains net on X [in, n] with class labels y [n] for options.epochs epochs of shuffled
+/// mini-batches, one optimizer step per batch, and returns the history. With a validation
+/// set (X_val [in, n_val], y_val) or a validation_split, each epoch is also evaluated on it,
+/// and early stopping (patience > 0) watches the validation loss (else the training loss).
+///
+/// Throws shape_error for mismatched sizes or a split that leaves no training or validation
+/// sample, numeric_error naming the epoch, batch and tensor when a loss or gradient becomes
+/// NaN or inf, and whatever the network and loss throw.
+template <class Net, class Loss, class Opt>
+History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X, const label_vector& y,
+            const FitOptions& options, const matrix<typename Net::value_type>* X_val = nullptr,
+            const label_vector* y_val = nullptr)
+{
+    return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, nullptr, nullptr);
+}
+
+/// fit() that takes the training set, handed over with std::move: each epoch's shuffle then
+/// permutes it in place (one row of scratch) instead of into a second copy kept beside it for
+/// the whole run. The batches, and so the results, are the same bit for bit.
+template <class Net, class Loss, class Opt>
+History fit(Net& net, const Loss& loss, Opt& opt, matrix<typename Net::value_type>&& X, label_vector&& y,
+            const FitOptions& options, const matrix<typename Net::value_type>* X_val = nullptr,
+            const label_vector* y_val = nullptr)
+{
+    return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, &X, &y);
 }
 
 } // namespace MININN_ISA
