@@ -36,5 +36,6 @@ inline std::vector<double> isa_mix_run(std::size_t n)
 std::vector<double> isa_mix_portable(std::size_t n);
 const char* isa_mix_portable_isa();
 std::size_t isa_mix_portable_lanes();
+void isa_mix_portable_throw(); // a Dense layer given the wrong input: throws mininn::shape_error
 
 } // namespace test

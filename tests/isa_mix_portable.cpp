@@ -14,4 +14,10 @@ std::size_t isa_mix_portable_lanes()
 {
     return mininn::detail::simd_lanes<double>();
 }
+void isa_mix_portable_throw()
+{
+    mininn::Rng rng(1);
+    mininn::Dense<float> d(3, 2, mininn::init::normal, rng);
+    d.forward(mininn::matrix<float>(std::array<std::size_t, 2>{4, 1}));
+}
 } // namespace test

@@ -32,3 +32,8 @@ TEST_CASE("two translation units built for different instruction sets train the 
     CHECK(worst < 1e-12);
     CHECK(here[2] < here[0]); // and they train
 }
+
+TEST_CASE("mininn's exceptions are one type whatever instruction set threw them")
+{
+    CHECK_THROWS_AS(test::isa_mix_portable_throw(), mininn::shape_error);
+}

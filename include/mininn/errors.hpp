@@ -9,7 +9,10 @@
 #include <string>
 
 namespace mininn {
-inline namespace MININN_ISA {
+
+// The exception types hold no code that depends on the instruction set, so they stand outside
+// the ISA-named namespace (detail/isa.hpp): a shape_error thrown by code built for one
+// instruction set is caught as mininn::shape_error by code built for another.
 
 /// A tensor had the wrong shape for the layer, loss or function it was given to.
 /// Messages name the layer (index and kind) and both shapes. mininn stores samples
@@ -37,6 +40,7 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+inline namespace MININN_ISA {
 namespace detail {
 
 /// "[64, 32]" from any shape-like sequence.

@@ -5,10 +5,11 @@
 // translation unit and for SSE2 in another would be one symbol with two bodies, of which the
 // linker keeps one, so code built for SSE2 could run AVX-512 instructions, or one unit's
 // kernel could run with buffers sized by the other's (a one-definition-rule violation). So the
-// whole library lives in an inline namespace named after the instruction set: each
-// translation unit links to its own mininn, and a Network (like xtensor's containers, whose
-// alignment also follows -march) cannot be handed between units built for different ones;
-// that is a link error, never a wrong result. Users never name the namespace.
+// library lives in an inline namespace named after the instruction set: each translation unit
+// links to its own mininn, and a Network (like xtensor's containers, whose alignment also
+// follows -march) cannot be handed between units built for different ones; that is a link
+// error, never a wrong result. Only the exception types (errors.hpp) stand outside it, so they
+// are caught alike everywhere. Users never name the namespace.
 #pragma once
 
 #if defined(__AVX512BW__)
