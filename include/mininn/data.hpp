@@ -55,6 +55,18 @@ inline label_vector take(const label_vector& labels, const std::vector<std::size
     return out;
 }
 
+namespace detail {
+// Throws shape_error unless perm holds n column indices below n.
+inline void check_column_order(const char* who, const std::vector<std::size_t>& perm, std::size_t n)
+{
+    if (perm.size() != n)
+        throw shape_error(cat(who, ": ", perm.size(), " indices for ", n, " columns"));
+    for (std::size_t j : perm)
+        if (j >= n)
+            throw shape_error(cat(who, ": column ", j, " of a matrix with ", n, " columns"));
+}
+} // namespace detail
+
 /// out = X with its columns in the order perm (out[:, k] = X[:, perm[k]]), X [d, n], perm a
 /// permutation of 0..n-1. out is resized only when its shape differs, so shuffling every epoch
 /// into the same buffer does not allocate. Gathers row by row: each 60000-wide source row fits
@@ -63,11 +75,7 @@ template <class T>
 void permute_columns_into(const matrix<T>& X, const std::vector<std::size_t>& perm, matrix<T>& out)
 {
     const std::size_t d = X.shape()[0], n = X.shape()[1];
-    if (perm.size() != n)
-        throw shape_error(detail::cat("permute_columns_into: ", perm.size(), " indices for ", n, " columns"));
-    for (std::size_t j : perm)
-        if (j >= n)
-            throw shape_error(detail::cat("permute_columns_into: column ", j, " of a matrix with ", n, " columns"));
+    detail::check_column_order("permute_columns_into", perm, n);
     detail::ensure_shape(out, d, n);
     for (std::size_t i = 0; i < d; ++i) {
         const T* src = X.data() + i * n;
@@ -97,11 +105,7 @@ template <class T>
 void permute_columns_in_place(matrix<T>& X, const std::vector<std::size_t>& perm)
 {
     const std::size_t d = X.shape()[0], n = X.shape()[1];
-    if (perm.size() != n)
-        throw shape_error(detail::cat("permute_columns_in_place: ", perm.size(), " indices for ", n, " columns"));
-    for (std::size_t j : perm)
-        if (j >= n)
-            throw shape_error(detail::cat("permute_columns_in_place: column ", j, " of a matrix with ", n, " columns"));
+    detail::check_column_order("permute_columns_in_place", perm, n);
     std::vector<T> row(n);
     for (std::size_t i = 0; i < d; ++i) {
         T* r = X.data() + i * n;
