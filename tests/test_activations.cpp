@@ -166,6 +166,87 @@ TEST_CASE("the vector exp and reciprocal are accurate to an ulp or two")
     check_exp_edges<double>({-9.0, -10.0, -10.5, -3.0, -11.0, -1.0, std::nan(""), -12.0, -9.5}, -10.0, true);
 }
 
+namespace {
+// The worst ulps of log_normal against std::log over n points spaced evenly in log x from lo to hi.
+template <class T>
+double worst_log_ulps(std::size_t n, T lo, T hi)
+{
+    std::vector<T> x(n), y(n);
+    for (std::size_t i = 0; i < n; ++i)
+        x[i] = std::exp(std::log(lo) + (std::log(hi) - std::log(lo)) * static_cast<T>(i) / static_cast<T>(n - 1));
+    detail::map(x.data(), y.data(), n, [](auto v) { return detail::log_normal(v); });
+    double worst = 0;
+    for (std::size_t i = 0; i < n; ++i)
+        worst = std::max(worst, ulps(y[i], std::log(x[i])));
+    return worst;
+}
+
+// log_normal over 9 values laid out so that each lands in every SIMD lane and in the scalar
+// tail: NaN for NaN, exactly 0 for 1, within an ulp of std::log otherwise (inf included).
+template <class T>
+void check_log_edges(const std::vector<T>& values)
+{
+    std::vector<T> x(values.size() * 16 + 5), y(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = values[i % values.size()];
+    detail::map(x.data(), y.data(), x.size(), [](auto v) { return detail::log_normal(v); });
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        CAPTURE(x[i]);
+        if (std::isnan(x[i]))
+            CHECK(std::isnan(y[i]));
+        else if (x[i] == T(1))
+            CHECK(y[i] == T(0));
+        else
+            CHECK(ulps(y[i], std::log(x[i])) <= 1.0);
+    }
+}
+} // namespace
+
+TEST_CASE("the vector log is accurate to an ulp over every positive normal, and keeps inf and NaN")
+{
+    // The losses take it of sums of exponentials (in [1, c]) and of floored probabilities.
+    CHECK(worst_log_ulps<double>(100003, 1.0, 16.0) <= 1.0);
+    CHECK(worst_log_ulps<double>(100003, std::numeric_limits<double>::min(), std::numeric_limits<double>::max()) <= 1.0);
+    CHECK(worst_log_ulps<double>(100003, 0.5, 2.0) <= 1.0);
+    CHECK(worst_log_ulps<float>(100003, 1.0f, 16.0f) <= 1.0);
+    CHECK(worst_log_ulps<float>(100003, std::numeric_limits<float>::min(), std::numeric_limits<float>::max()) <= 1.0);
+    CHECK(worst_log_ulps<float>(100003, 0.5f, 2.0f) <= 1.0);
+
+    // Edges in every lane and in the scalar tail.
+    const double inf = std::numeric_limits<double>::infinity();
+    check_log_edges<double>({1.0, inf, std::nan(""), std::numeric_limits<double>::min(),
+                             std::numeric_limits<double>::max(), 2.0, std::sqrt(0.5), std::sqrt(2.0), 0.75});
+    check_log_edges<float>({1.0f, float(inf), std::nanf(""), std::numeric_limits<float>::min(),
+                            std::numeric_limits<float>::max(), 2.0f, 0.70710677f, 1.4142135f, 0.75f});
+}
+
+TEST_CASE("the vector tanh is accurate to two ulps, odd, and keeps NaN")
+{
+    auto fn = [](auto v) { return detail::tanh_kernel(v); };
+    auto ref_d = [](double v) { return std::tanh(v); };
+    auto ref_f = [](float v) { return std::tanh(v); };
+    CHECK(worst_ulps_over<double>(1000003, -20.0, 20.0, fn, +ref_d) <= 2.0);
+    CHECK(worst_ulps_over<double>(100003, -1e-6, 1e-6, fn, +ref_d) <= 1.0);
+    CHECK(worst_ulps_over<float>(1000003, -20.0f, 20.0f, fn, +ref_f) <= 2.0);
+    CHECK(worst_ulps_over<float>(100003, -1e-6f, 1e-6f, fn, +ref_f) <= 1.0);
+    // Both branches at the switch point, the signs of zero and infinity, and NaN, in every lane.
+    const double inf = std::numeric_limits<double>::infinity();
+    const std::vector<double> edges = {0.625, -0.625, 0.0, -0.0, inf, -inf, std::nan(""), 400.0, -0.6249999};
+    std::vector<double> x(edges.size() * 16 + 5), y(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = edges[i % edges.size()];
+    detail::map(x.data(), y.data(), x.size(), fn);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        CAPTURE(x[i]);
+        if (std::isnan(x[i])) {
+            CHECK(std::isnan(y[i]));
+        } else {
+            CHECK(ulps(y[i], std::tanh(x[i])) <= 2.0);
+            CHECK(std::signbit(y[i]) == std::signbit(x[i]));
+        }
+    }
+}
+
 TEST_CASE("Sigmoid matches 1 / (1 + e^-z) on the vector path too")
 {
     // 1001 columns: whole batches and a tail, in both scalar types.

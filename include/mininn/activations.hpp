@@ -16,6 +16,8 @@
 #include "errors.hpp"
 #include "tensor.hpp"
 
+MININN_SIMD_WARNINGS_OFF
+
 namespace mininn {
 inline namespace MININN_ISA {
 namespace detail {
@@ -148,7 +150,7 @@ struct tanh_policy {
     template <class V>
     V f(V z) const
     {
-        return xsimd::tanh(z);
+        return tanh_kernel(z);
     }
     template <class V>
     V df(V a) const
@@ -270,3 +272,5 @@ public:
 
 } // namespace MININN_ISA
 } // namespace mininn
+
+MININN_SIMD_WARNINGS_ON

@@ -15,6 +15,8 @@
 #include "errors.hpp"
 #include "tensor.hpp"
 
+MININN_SIMD_WARNINGS_OFF
+
 namespace mininn {
 inline namespace MININN_ISA {
 namespace detail {
@@ -102,7 +104,7 @@ struct CrossEntropy {
             detail::ensure_shape(work, n);
             write_softmax_gradient(P, Y, G, work.data()); // gathers P[y_j, j] so the logs run vectorised
             total = -detail::map_reduce(work.data(), work.data(), n,
-                                        [](auto p, auto) { return xsimd::log(floor_at_tiny(p)); });
+                                        [](auto p, auto) { return detail::log_normal(floor_at_tiny(p)); });
         } else {
             write_softmax_gradient(P, Y, G, static_cast<T*>(nullptr));
             total = -onehot_log_likelihood(P, Y);
@@ -128,8 +130,8 @@ struct CrossEntropy {
         std::fill_n(sum, n, T(0));
         for (std::size_t i = 0; i < K; ++i)
             detail::map(Z.data() + i * n, lse, sum, sum, n,
-                        [](auto z, auto m, auto acc) { return acc + xsimd::exp(z - m); });
-        detail::map(sum, lse, lse, n, [](auto s, auto m) { return m + xsimd::log(s); });
+                        [](auto z, auto m, auto acc) { return acc + detail::exp_nonpositive(z - m); });
+        detail::map(sum, lse, lse, n, [](auto s, auto m) { return m + detail::log_normal(s); });
         T total = 0;
         if constexpr (is_indices<L>) {
             for (std::size_t j = 0; j < n; ++j)
@@ -223,7 +225,7 @@ private:
         T total = 0;
         for (std::size_t i = 0; i < K; ++i)
             total += detail::map_reduce(Y.data() + i * n, P.data() + i * n, n,
-                                        [](auto y, auto p) { return y * xsimd::log(floor_at_tiny(p)); });
+                                        [](auto y, auto p) { return y * detail::log_normal(floor_at_tiny(p)); });
         return total;
     }
 
@@ -264,3 +266,5 @@ matrix<T> one_hot(const xt::xtensor<I, 1>& labels, std::size_t K)
 
 } // namespace MININN_ISA
 } // namespace mininn
+
+MININN_SIMD_WARNINGS_ON

@@ -3,7 +3,7 @@
 // The archive holds one .npy array per parameter, named "layer<i>.<role>" (layer 0's weights
 // are "layer0.W", its bias "layer0.b"), plus "architecture", a byte string describing the
 // layers and the scalar type, so numpy.load(path) opens it directly. The zip container is
-// libzip's, built in memory; the arrays are written by xtensor's npy writer.
+// libzip's, built in memory.
 #pragma once
 
 #include "detail/isa.hpp"
@@ -15,11 +15,10 @@
 #include <ctime>
 #include <deque>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <zip.h>
-
-#include <xtensor/xnpy.hpp>
 
 #include "errors.hpp"
 #include "io.hpp"
@@ -33,23 +32,50 @@ template <class T>
 constexpr const char* npy_descr()
 {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "npz: float or double parameters");
+    static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "npz: .npy files are written in the host's byte order, "
+                                                             "which must be little-endian");
     return std::is_same_v<T, float> ? "<f4" : "<f8";
+}
+
+/// A version 1.0 .npy header for an array of descr and shape ("()", "(3,)", "(2, 3)"), padded
+/// so the data starts on a 64-byte boundary, as numpy writes it.
+inline std::string npy_header(const std::string& descr, const std::string& shape)
+{
+    std::string dict = cat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape, ", }");
+    while ((10 + dict.size() + 1) % 64 != 0)
+        dict += ' ';
+    dict += '\n';
+    std::string out = "\x93NUMPY";
+    out += '\x01';
+    out += '\x00';
+    out += static_cast<char>(dict.size() & 0xff);
+    out += static_cast<char>(dict.size() >> 8);
+    return out + dict;
 }
 
 /// A 0-d NumPy byte-string array ("|S<len>") holding text.
 inline std::string npy_bytes(const std::string& text)
 {
-    std::string header = cat("{'descr': '|S", std::max<std::size_t>(text.size(), 1),
-                             "', 'fortran_order': False, 'shape': (), }");
-    while ((10 + header.size() + 1) % 64 != 0)
-        header += ' ';
-    header += '\n';
-    std::string out = "\x93NUMPY";
-    out += '\x01';
-    out += '\x00';
-    out += static_cast<char>(header.size() & 0xff);
-    out += static_cast<char>(header.size() >> 8);
-    return out + header + (text.empty() ? std::string(1, '\0') : text);
+    return npy_header(cat("|S", std::max<std::size_t>(text.size(), 1)), "()") +
+           (text.empty() ? std::string(1, '\0') : text);
+}
+
+/// A row-major float or double tensor as a .npy blob. The bytes are the host's: npy_descr
+/// names them little-endian, which the static_assert there checks.
+template <class E>
+std::string npy_array(const E& p)
+{
+    using T = std::decay_t<decltype(p.data()[0])>;
+    std::string shape = "(";
+    for (std::size_t k = 0; k < p.dimension(); ++k)
+        shape += cat(k > 0 ? ", " : "", p.shape()[k]);
+    shape += p.dimension() == 1 ? ",)" : ")";
+    std::string out = npy_header(npy_descr<T>(), shape);
+    const std::size_t header = out.size();
+    out.resize(header + p.size() * sizeof(T));
+    if (p.size() > 0)
+        std::memcpy(&out[header], p.data(), p.size() * sizeof(T));
+    return out;
 }
 
 /// The header dictionary of a version 1-3 .npy blob, and where its data starts. Offsets, not
@@ -194,7 +220,7 @@ std::string npz_archive(Net& net, const std::string& where)
     };
     add("architecture", npy_bytes(architecture(net)));
     net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
-        add(cat("layer", layer, ".", role), xt::dump_npy(p));
+        add(cat("layer", layer, ".", role), npy_array(p));
     });
     if (zip_close(z) != 0)
         fail("cannot build the archive");

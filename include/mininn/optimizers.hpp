@@ -17,6 +17,8 @@
 #include "detail/kernels.hpp"
 #include "errors.hpp"
 
+MININN_SIMD_WARNINGS_OFF
+
 namespace mininn {
 inline namespace MININN_ISA {
 namespace detail {
@@ -161,3 +163,5 @@ private:
 
 } // namespace MININN_ISA
 } // namespace mininn
+
+MININN_SIMD_WARNINGS_ON

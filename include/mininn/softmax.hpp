@@ -10,6 +10,8 @@
 #include "errors.hpp"
 #include "tensor.hpp"
 
+MININN_SIMD_WARNINGS_OFF
+
 namespace mininn {
 inline namespace MININN_ISA {
 
@@ -122,3 +124,5 @@ private:
 
 } // namespace MININN_ISA
 } // namespace mininn
+
+MININN_SIMD_WARNINGS_ON

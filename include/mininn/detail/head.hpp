@@ -28,6 +28,8 @@
 
 #include "kernels.hpp"
 
+MININN_SIMD_WARNINGS_OFF
+
 namespace mininn {
 inline namespace MININN_ISA {
 namespace detail {
@@ -184,7 +186,7 @@ V head_tile(const Policy& pol, std::size_t j, std::size_t c, std::size_t h, std:
         }
     V loss(T(0));
     for (std::size_t b = 0; b < NB; ++b) {
-        loss += ys[b] * xsimd::log(sum[b]) - yz[b]; // -sum_k y_k log p_k
+        loss += ys[b] * log_normal(sum[b]) - yz[b]; // -sum_k y_k log p_k
         sum[b] = recip(sum[b]);
     }
     for (std::size_t k = 0; k < C; ++k) {
@@ -392,28 +394,19 @@ template <class T, class Policy, class L, class Runner>
 T fused_head(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b1, const T* W2, const T* b2,
              std::size_t c, L labels, T* P, T* dW2, T* db2, T* db1, head_workspace<T>& ws, Runner* runner)
 {
-    // Even class counts only: each count is a separate unrolled kernel, and c = 2m - 1 runs
-    // as 2m with one empty class.
-    switch ((c + 1) / 2) {
-    case 1:
+    // Each padded class count is a separate unrolled kernel that every consumer compiles, so
+    // there are only four: c runs as the next one up, with empty classes.
+    if (c <= 2)
         return fused_head_c<2>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
-    case 2:
+    if (c <= 4)
         return fused_head_c<4>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
-    case 3:
-        return fused_head_c<6>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
-    case 4:
-        return fused_head_c<8>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
-    case 5:
+    if (c <= 10)
         return fused_head_c<10>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
-    case 6:
-        return fused_head_c<12>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
-    case 7:
-        return fused_head_c<14>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
-    default:
-        return fused_head_c<16>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
-    }
+    return fused_head_c<16>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
 }
 
 } // namespace detail
 } // namespace MININN_ISA
 } // namespace mininn
+
+MININN_SIMD_WARNINGS_ON

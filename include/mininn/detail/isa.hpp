@@ -12,6 +12,14 @@
 // are caught alike everywhere. Users never name the namespace.
 #pragma once
 
+// Every mininn header includes this one first, so an older standard stops here, with one
+// message, rather than in pages of errors from xtensor. The include that cannot be found
+// ends the compilation (an #error alone lets it go on).
+#if __cplusplus < 201703L && !(defined(_MSVC_LANG) && _MSVC_LANG >= 201703L)
+#error "mininn needs C++17 or newer: compile with -std=c++17 (in CMake, linking mininn::mininn asks for it)"
+#include <mininn: stopped, C++17 is required>
+#endif
+
 #if defined(__AVX512BW__)
 #define MININN_ISA isa_avx512bw
 #elif defined(__AVX512F__)
@@ -40,4 +48,18 @@
 #define MININN_ISA isa_neon
 #else
 #define MININN_ISA isa_scalar
+#endif
+
+// GCC 12 reports its own AVX-512 intrinsics as reading uninitialized values ("'__Y' is used
+// uninitialized", from the undefined-vector idiom in avx512fintrin.h) wherever they are
+// inlined into a kernel. The headers with SIMD kernels switch those two warnings off for their
+// own code only, so consumers' -Wall -Werror builds pass and their code is still checked.
+#if defined(__GNUC__) && !defined(__clang__)
+#define MININN_SIMD_WARNINGS_OFF                                                                                 \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                         \
+        _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define MININN_SIMD_WARNINGS_ON _Pragma("GCC diagnostic pop")
+#else
+#define MININN_SIMD_WARNINGS_OFF
+#define MININN_SIMD_WARNINGS_ON
 #endif

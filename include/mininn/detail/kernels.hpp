@@ -7,6 +7,8 @@
 // lambda that runs on xsimd batches and then on the scalar tail.
 #pragma once
 
+#include "isa.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +19,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "isa.hpp"
+MININN_SIMD_WARNINGS_OFF
 
 namespace mininn {
 inline namespace MININN_ISA {
@@ -283,6 +285,99 @@ V exp_nonpositive(V x, scalar_of_t<V> flush = exp_poly<scalar_of_t<V>>::flush)
     }
 }
 
+// log(1 + f) = 2s + s R(s^2), s = f / (2 + f), for 1 + f in [sqrt(1/2), sqrt(2)): the
+// minimax coefficients of R from fdlibm's log and logf, highest powers last.
+template <class T>
+struct log_poly;
+template <>
+struct log_poly<double> {
+    static constexpr double lg[] = {6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01,
+                                    2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01,
+                                    1.479819860511658591e-01};
+    static constexpr double ln2_hi = exp_poly<double>::ln2_hi, ln2_lo = exp_poly<double>::ln2_lo;
+    static constexpr std::int64_t sqrt_half_bits = 0x3fe6a09e667f3bcd;
+};
+template <>
+struct log_poly<float> {
+    static constexpr float lg[] = {0.66666662693f, 0.40000972152f, 0.28498786688f, 0.24279078841f};
+    static constexpr float ln2_hi = 6.9313812256e-01f, ln2_lo = 9.0580006145e-06f; // hi: low 12 bits zero
+    static constexpr std::int32_t sqrt_half_bits = 0x3f3504f3;
+};
+
+/// The natural log of a positive normal x, within an ulp; +inf and NaN stay as they are. Zero,
+/// negative and denormal inputs are outside its domain: the callers take logs of sums of
+/// exponentials that are at least 1, and of probabilities floored at the smallest normal.
+/// xsimd::log is not used because its integer selects do not compile with AVX-512BW at -O0.
+/// x = 2^k m with m in [sqrt(1/2), sqrt(2)), found from the bits, and log x = k ln 2 + log m.
+template <class V>
+V log_normal(V x)
+{
+    using T = scalar_of_t<V>;
+    if constexpr (std::is_arithmetic_v<V>) {
+        return std::log(x);
+    } else {
+        using P = log_poly<T>;
+        using Int = std::conditional_t<sizeof(T) == 8, std::int64_t, std::int32_t>;
+        using I = xsimd::batch<Int, typename V::arch_type>;
+        constexpr int mantissa = std::numeric_limits<T>::digits - 1;
+        constexpr Int one_bits = Int(std::numeric_limits<T>::max_exponent - 1) << mantissa;
+        // Adding 1 - sqrt(1/2) in the bits moves the exponent up exactly when m >= sqrt(2).
+        const I ix = xsimd::bitwise_cast<I>(x) + I(one_bits - P::sqrt_half_bits);
+        const I k = (ix >> mantissa) - I(Int(std::numeric_limits<T>::max_exponent - 1));
+        const I mask((Int(1) << mantissa) - 1);
+        const V f = xsimd::bitwise_cast<V>((ix & mask) + I(P::sqrt_half_bits)) - V(T(1));
+        const V hfsq = V(T(0.5)) * f * f;
+        const V s = f / (V(T(2)) + f);
+        const V z = s * s, w = z * z;
+        constexpr std::size_t deg = std::size(P::lg);
+        // R = z (lg0 + w (lg2 + ...)) + w (lg1 + w (lg3 + ...)): the even and odd halves.
+        V even(P::lg[(deg - 1) / 2 * 2]), odd(P::lg[deg / 2 * 2 - 1]);
+        for (std::size_t i = (deg - 1) / 2 * 2; i >= 2; i -= 2)
+            even = xsimd::fma(even, w, V(P::lg[i - 2]));
+        for (std::size_t i = deg / 2 * 2 - 1; i >= 3; i -= 2)
+            odd = xsimd::fma(odd, w, V(P::lg[i - 2]));
+        const V R = z * even + w * odd;
+        const V dk = xsimd::to_float(k);
+        const V r = xsimd::fma(dk, V(P::ln2_hi), s * (hfsq + R) + dk * V(P::ln2_lo) - hfsq + f);
+        return select(x < V(std::numeric_limits<T>::infinity()), r, x); // +inf and NaN as given
+    }
+}
+
+/// tanh(x), within two ulps; NaN stays NaN. Below |x| = 0.625 an odd rational (double) or
+/// polynomial (float) in x^2, Cephes' fits; above, 1 - 2e / (1 + e) with e = e^(-2|x|) <= 0.29,
+/// where the errors of e and of the reciprocal shrink by 2e / (1 + e). Written here rather than taken from xsimd, whose tanh makes GCC 12
+/// warn (in a function of xsimd's own that no pragma of ours reaches) under -march=native -Wall.
+template <class V>
+V tanh_kernel(V x)
+{
+    using T = scalar_of_t<V>;
+    if constexpr (std::is_arithmetic_v<V>) {
+        return std::tanh(x);
+    } else {
+        const V na = negative_abs(x), sign = x & V(T(-0.0)), a = -na; // sign: x's sign bit alone
+        // Both branches take |x| and the sign goes on last, so tanh(-0) = -0.
+        const V e = exp_nonpositive(na + na);
+        const V big = xsimd::fnma(e + e, recip(V(T(1)) + e), V(T(1))); // 1 - 2e / (1 + e)
+        const V z = a * a;
+        V small;
+        if constexpr (sizeof(T) == 8) {
+            const V p = xsimd::fma(xsimd::fma(V(-9.64399179425052238628e-1), z, V(-9.92877231001918586564e1)), z,
+                                   V(-1.61468768441708447952e3));
+            const V q = xsimd::fma(xsimd::fma(z + V(1.12811678491632931402e2), z, V(2.23548839060100448583e3)), z,
+                                   V(4.84406305325125486048e3));
+            small = xsimd::fma(a * z, p / q, a);
+        } else {
+            V p(-5.70498872745e-3f);
+            p = xsimd::fma(p, z, V(2.06390887954e-2f));
+            p = xsimd::fma(p, z, V(-5.37397155531e-2f));
+            p = xsimd::fma(p, z, V(1.33314422036e-1f));
+            p = xsimd::fma(p, z, V(-3.33332819422e-1f));
+            small = xsimd::fma(p * z, a, a);
+        }
+        return select(na > V(T(-0.625)), small, big) | sign;
+    }
+}
+
 /// a[j] = z[j] + bias.
 template <class T>
 void add_bias_row(const T* z, T* a, std::size_t n, T bias)
@@ -306,7 +401,7 @@ void softmax_columns(const T* z, T* p, const T* bias, std::size_t K, std::size_t
     for (std::size_t i = 0; i < K; ++i) {
         const T bi = bias ? bias[i] : T(0);
         T* pi = p + i * n;
-        map(z + i * n, mx, pi, n, [bi](auto zi, auto m) { return xsimd::exp(zi + bi - m); });
+        map(z + i * n, mx, pi, n, [bi](auto zi, auto m) { return exp_nonpositive(zi + bi - m); });
         map(pi, s, s, n, [](auto e, auto acc) { return acc + e; });
     }
     map(s, s, n, [](auto v) { return T(1) / v; });
@@ -317,3 +412,5 @@ void softmax_columns(const T* z, T* p, const T* bias, std::size_t K, std::size_t
 } // namespace detail
 } // namespace MININN_ISA
 } // namespace mininn
+
+MININN_SIMD_WARNINGS_ON
