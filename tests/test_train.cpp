@@ -1,5 +1,12 @@
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
+#include <sstream>
+#include <string>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "helpers.hpp"
 
@@ -33,7 +40,7 @@ FitOptions quiet(std::size_t epochs, std::size_t batch)
     FitOptions o;
     o.epochs = epochs;
     o.batch_size = batch;
-    o.progress = false;
+    o.verbose = Verbosity::silent;
     o.seed = 5;
     return o;
 }
@@ -223,4 +230,108 @@ TEST_CASE("fit with the training set moved in shuffles it in place and trains ex
     }
     CHECK(a.layer<0>().weights() == b.layer<0>().weights());
     CHECK(a.layer<2>().bias() == b.layer<2>().bias());
+}
+
+namespace {
+// Runs f with stdout sent to fd, and returns what was written to read_fd meanwhile.
+template <class F>
+std::string stdout_of(int fd, int read_fd, F f)
+{
+    std::fflush(stdout);
+    const int saved = ::dup(STDOUT_FILENO);
+    ::dup2(fd, STDOUT_FILENO);
+    f();
+    std::fflush(stdout);
+    ::dup2(saved, STDOUT_FILENO);
+    ::close(saved);
+    std::string out;
+    char buf[4096];
+    for (ssize_t got; (got = ::read(read_fd, buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(got));
+    return out;
+}
+std::string fit_output_to_file(Verbosity v)
+{
+    const auto d = blobs(90, 1);
+    auto net = small_net(2);
+    GD<double> opt(0.1);
+    FitOptions o = quiet(3, 16);
+    o.verbose = v;
+    o.validation_split = 0.2;
+    char path[] = "/tmp/mininn-fit-out-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    ::unlink(path);
+    return stdout_of(fd, fd, [&] {
+        fit(net, CrossEntropy{}, opt, d.X, d.y, o);
+        ::lseek(fd, 0, SEEK_SET);
+    });
+}
+} // namespace
+
+TEST_CASE("fit prints one flushed line per epoch when stdout is not a terminal, and no escape codes")
+{
+    for (Verbosity v : {Verbosity::epochs, Verbosity::automatic}) {
+        const std::string out = fit_output_to_file(v);
+        CAPTURE(out);
+        CHECK(out.find('\r') == std::string::npos);
+        CHECK(out.find('\033') == std::string::npos);
+        std::istringstream lines(out);
+        std::string line;
+        std::size_t count = 0;
+        while (std::getline(lines, line)) {
+            CAPTURE(line);
+            ++count;
+            CHECK(line.rfind(detail::cat("epoch ", count, "/3  loss "), 0) == 0);
+            CHECK(line.find("  accuracy ") != std::string::npos);
+            CHECK(line.find("  val_loss ") != std::string::npos);
+            CHECK(line.find("  val_accuracy ") != std::string::npos);
+            CHECK(line.size() > 3);
+            CHECK(line.compare(line.size() - 2, 2, " s") == 0);
+        }
+        CHECK(count == 3);
+    }
+    // A live line is for terminals only, and silent is silent.
+    CHECK(fit_output_to_file(Verbosity::progress).empty());
+    CHECK(fit_output_to_file(Verbosity::silent).empty());
+}
+
+TEST_CASE("on a terminal fit draws a live line between its epoch lines, except under mpirun")
+{
+    const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+    REQUIRE(master >= 0);
+    REQUIRE(::grantpt(master) == 0);
+    REQUIRE(::unlockpt(master) == 0);
+    const int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+    REQUIRE(slave >= 0);
+    ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
+    const auto d = blobs(90, 1);
+    auto run = [&](Verbosity v) {
+        auto net = small_net(2);
+        GD<double> opt(0.1);
+        FitOptions o = quiet(2, 16);
+        o.verbose = v;
+        bool interactive = false;
+        const std::string out = stdout_of(slave, master, [&] {
+            interactive = interactive_stdout();
+            fit(net, CrossEntropy{}, opt, d.X, d.y, o);
+        });
+        return std::make_pair(interactive, out);
+    };
+    const auto [tty, live] = run(Verbosity::automatic);
+    CHECK(tty);
+    CHECK(live.find("\r\033[Kepoch 1/2  batch 1/6  loss ") != std::string::npos);
+    CHECK(live.find("epoch 2/2  loss ") != std::string::npos);
+    const auto [tty2, progress] = run(Verbosity::progress);
+    CHECK(progress.find("\r\033[K") != std::string::npos);
+    CHECK(progress.find("epoch 2/2  loss ") == std::string::npos);
+    // An MPI rank's stdout is never treated as a terminal, whatever mpirun gave it.
+    ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+    const auto [tty3, under_mpi] = run(Verbosity::automatic);
+    ::unsetenv("OMPI_COMM_WORLD_SIZE");
+    CHECK_FALSE(tty3);
+    CHECK(under_mpi.find('\033') == std::string::npos);
+    CHECK(under_mpi.find("epoch 2/2  loss ") != std::string::npos);
+    ::close(slave);
+    ::close(master);
 }

@@ -17,6 +17,18 @@
 
 namespace mininn {
 inline namespace MININN_ISA {
+
+/// True when stdout is a terminal that a live status line (a carriage return and an erase
+/// code) may redraw: not a pipe or a file, and not an MPI rank's output, which mpirun
+/// forwards through a pseudo-terminal of its own and interleaves with the other ranks'.
+inline bool interactive_stdout()
+{
+    for (const char* rank_variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
+        if (std::getenv(rank_variable) != nullptr)
+            return false;
+    return ::isatty(STDOUT_FILENO) == 1;
+}
+
 namespace detail {
 
 inline std::string parent_dir(const std::string& path)

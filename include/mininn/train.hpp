@@ -13,13 +13,13 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
 
 #include <xtensor/xarray.hpp>
 
 #include "data.hpp"
 #include "detail/kernels.hpp"
 #include "errors.hpp"
+#include "io.hpp"
 #include "random.hpp"
 #include "tensor.hpp"
 
@@ -47,6 +47,14 @@ struct History {
     std::string stop_reason;
 };
 
+/// What fit() prints on stdout.
+enum class Verbosity {
+    silent,   ///< nothing
+    progress, ///< a live batch line on an interactive terminal (interactive_stdout()), else nothing
+    epochs,   ///< one line per epoch, flushed as it is printed, no escape codes (Keras verbose=2)
+    automatic ///< epochs, with the live batch line between them on an interactive terminal
+};
+
 struct FitOptions {
     std::size_t epochs = 1;
     std::size_t batch_size = 32;      ///< 0 or >= n: full batch
@@ -56,7 +64,7 @@ struct FitOptions {
     std::size_t patience = 0;         ///< early stopping after this many epochs without improvement (0: off)
     double min_delta = 0;             ///< an improvement must exceed this
     bool restore_best_weights = true; ///< with early stopping, end with the best epoch's weights
-    bool progress = true;             ///< a live progress line, when stdout is a terminal
+    Verbosity verbose = Verbosity::automatic; ///< what fit prints: see Verbosity
     std::function<bool(const BatchLog&)> on_batch_end;  ///< return false to stop training
     std::function<bool(const EpochLog&)> on_epoch_end;  ///< return false to stop training
 };
@@ -136,6 +144,16 @@ namespace detail {
 
 // fit(). With own_X and own_y (the training set handed over, or the part fit split off
 // itself), each epoch's shuffle permutes them in place instead of into a copy beside them.
+// "epoch 3/20  loss 0.1234  accuracy 0.9650  val_loss 0.1300  val_accuracy 0.9600  1.23 s"
+inline void print_epoch(const EpochLog& e, std::size_t epochs)
+{
+    std::printf("epoch %zu/%zu  loss %.4f  accuracy %.4f", e.epoch + 1, epochs, e.loss, e.accuracy);
+    if (!std::isnan(e.val_loss))
+        std::printf("  val_loss %.4f  val_accuracy %.4f", e.val_loss, e.val_accuracy);
+    std::printf("  %.2f s\n", e.seconds);
+    std::fflush(stdout);
+}
+
 template <class Net, class Loss, class Opt>
 History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X,
                  const label_vector& y, const FitOptions& options, const matrix<typename Net::value_type>* X_val,
@@ -185,7 +203,9 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
     const std::size_t batch = options.batch_size == 0 || options.batch_size >= n ? n : options.batch_size;
     const std::size_t batches = (n + batch - 1) / batch;
     const bool full = batch == n;
-    const bool show = options.progress && ::isatty(STDOUT_FILENO);
+    const bool show = (options.verbose == Verbosity::progress || options.verbose == Verbosity::automatic) &&
+                      interactive_stdout();
+    const bool lines = options.verbose == Verbosity::epochs || options.verbose == Verbosity::automatic;
 
     matrix<T> Xs, Xb;
     label_vector ys, yb, arg;
@@ -276,6 +296,8 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
         }
         log.seconds = std::chrono::duration<double>(clock::now() - t0).count();
         history.epochs.push_back(log);
+        if (lines)
+            detail::print_epoch(log, options.epochs);
         if (stop)
             break;
         if (options.on_epoch_end && !options.on_epoch_end(log)) {
