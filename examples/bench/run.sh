@@ -12,8 +12,8 @@ done
 export MININN_MNIST_DIR=${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}
 data_args=(--data "$MININN_MNIST_DIR")
 if [ "${1:-}" = --synthetic ]; then data_args=(--synthetic); else examples/mnist/get-mnist.sh "$MININN_MNIST_DIR"; fi
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)" --target mininn_bench mnist
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMININN_BUILD_EXAMPLES=ON >/dev/null
+cmake --build build -j "${MININN_JOBS:-$(nproc)}" --target mininn_bench mnist
 
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
   core=$(build/examples/mnist --blas-advice)

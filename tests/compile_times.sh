@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Prints how long each translation unit of the mnist example takes to compile, one at a time,
+# with the build's own flags (Release, -march=native), and how long a small user program
+# (tests/consumer/main.cpp) takes at -O2, without and with -march=native; with the time of a
+# file that only includes xtensor and xtensor-blas, for scale.
+# Usage: tests/compile_times.sh [build-dir]   (default: build; configured here if needed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+cmake/install-deps.sh
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+seconds() { # command... -> runs it, prints its wall time in seconds
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@" >/dev/null
+  t1=$(date +%s%N)
+  printf '%d.%02d' $(((t1 - t0) / 1000000000)) $(((t1 - t0) / 10000000 % 100))
+}
+
+echo "compile times on $(nproc) cores, $(g++ --version | head -1), one unit at a time:"
+python3 - "$build/compile_commands.json" >"$tmp/units" <<'PY'
+import json, sys
+for e in json.load(open(sys.argv[1])):
+    if "/examples/mnist/" in e["file"]:
+        print(e["directory"] + "\t" + e["file"] + "\t" + e["command"])
+PY
+while IFS=$'\t' read -r dir file cmd; do
+  printf '  %-42s %6s s\n' "examples/mnist/$(basename "$file")" "$(cd "$dir" && seconds bash -c "$cmd")"
+done <"$tmp/units"
+flags=(-std=c++17 -O2 -DXTENSOR_USE_XSIMD -Iinclude -c -o "$tmp/out.o")
+printf '#include <xtensor/xtensor.hpp>\n#include <xtensor-blas/xlinalg.hpp>\nint main() {}\n' >"$tmp/includes.cpp"
+printf '  %-42s %6s s\n' "only <xtensor.hpp> and <xlinalg.hpp>" "$(seconds g++ "${flags[@]}" "$tmp/includes.cpp")"
+printf '  %-42s %6s s\n' "tests/consumer/main.cpp, -O2" "$(seconds g++ "${flags[@]}" tests/consumer/main.cpp)"
+printf '  %-42s %6s s\n' "tests/consumer/main.cpp, -O2 -march=native" \
+  "$(seconds g++ "${flags[@]}" -march=native tests/consumer/main.cpp)"
