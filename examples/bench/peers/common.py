@@ -27,6 +27,15 @@ def load(directory, synthetic=False):
     return x, y
 
 
+def load_test(directory):
+    """Test images as float64 [10000, 784] in [0, 1] and labels [10000]."""
+    images = _read(os.path.join(directory, "t10k-images-idx3-ubyte"))
+    labels = _read(os.path.join(directory, "t10k-labels-idx1-ubyte"))
+    x = np.frombuffer(images, dtype=np.uint8, offset=16).reshape(-1, 784) / 255.0
+    y = np.frombuffer(labels, dtype=np.uint8, offset=8).astype(np.int64)
+    return x, y
+
+
 def median(f, reps):
     """Median wall time of f() in seconds over reps calls, after one warm-up call."""
     f()

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole seed experiment (4000 full-batch iterations) in one sitting on one machine: mininn
+# in float and double, and the seed's own numpy code in its float64 and in float32, one after
+# the other on the same OpenBLAS and thread count; then a table of accuracy, final cost and
+# training time, with the machine and the OpenBLAS kernel. Takes about 35 minutes on 2 cores.
+# Each run's output, --history and --predictions CSVs go to the output directory, for
+# examples/mnist/plot.py.
+#   examples/bench/seed_experiment.sh [output-dir] [iterations]   (default: seed-experiment, 4000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${1:-seed-experiment} iterations=${2:-4000}
+mkdir -p "$out"
+
+cmake/install-deps.sh
+cmake/install-deps.sh python3-numpy
+export MININN_MNIST_DIR=${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}
+examples/mnist/get-mnist.sh "$MININN_MNIST_DIR" >/dev/null
+build=${MININN_BUILD_DIR:-build}
+cmake -S . -B "$build" -DMININN_BUILD_EXAMPLES=ON >/dev/null
+cmake --build "$build" -j "${MININN_JOBS:-$(nproc)}" --target mnist >/dev/null
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  core=$("$build"/examples/mnist --blas-advice)
+  [ -n "$core" ] && export OPENBLAS_CORETYPE=$core
+fi
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$(nproc)}
+
+run() { # name, command... -> runs it, keeps its output, prints its key lines
+  local name=$1; shift
+  echo "== $name: $*"
+  "$@" --history "$out/$name.history.csv" --predictions "$out/$name.pred.csv" | tee "$out/$name.txt" |
+    grep -E '^(BLAS|numpy|Final cost|Training time|Test accuracy)'
+}
+mnist=("$build"/examples/mnist --data "$MININN_MNIST_DIR" --iterations "$iterations")
+numpy=(/usr/bin/python3 examples/bench/peers/numpy_seed_full.py --data "$MININN_MNIST_DIR" --iterations "$iterations")
+# Alternating, so that a drift in the machine's speed does not favour one side.
+run mininn-float "${mnist[@]}" --dtype float
+run numpy-float64 "${numpy[@]}" --dtype float64
+run mininn-double "${mnist[@]}" --dtype double
+run numpy-float32 "${numpy[@]}" --dtype float32
+
+field() { sed -n "s/^$2 *//p" "$out/$1.txt" | head -1; }
+echo
+echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; OpenBLAS $(sed -n 's/^BLAS: //p' "$out/mininn-float.txt")"
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, $OPENBLAS_NUM_THREADS OpenBLAS threads, $iterations iterations"
+echo
+echo "| run | test accuracy | final cost | training time |"
+echo "|---|---:|---:|---:|"
+for r in mininn-float numpy-float32 mininn-double numpy-float64; do
+  echo "| $r | $(field $r 'Test accuracy:') | $(field $r 'Final cost:') | $(field $r 'Training time:') |"
+done
+secs() { field "$1" 'Training time:' | sed 's/ s .*//'; }
+awk -v mf="$(secs mininn-float)" -v md="$(secs mininn-double)" -v n64="$(secs numpy-float64)" -v n32="$(secs numpy-float32)" \
+  'BEGIN { printf "\nnumpy float64 / mininn float %.2fx, numpy float32 / mininn float %.2fx, numpy float64 / mininn double %.2fx\n", n64 / mf, n32 / mf, n64 / md }'
