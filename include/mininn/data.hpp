@@ -4,8 +4,10 @@
 #include "detail/isa.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <numeric>
+#include <stdexcept>
 #include <vector>
 
 #include "errors.hpp"
@@ -22,6 +24,28 @@ inline std::vector<std::size_t> permutation(std::size_t n, Rng& rng)
     std::iota(p.begin(), p.end(), std::size_t(0));
     rng.shuffle(p.begin(), p.end());
     return p;
+}
+
+/// Sample indices for a training set and a test set.
+struct SplitIndices {
+    std::vector<std::size_t> train, test;
+};
+
+/// A seeded random split of n samples: the test set gets round(test_fraction * n) of them, at
+/// least 1 and at most n - 1, and the training set the rest, each in shuffled order (the same
+/// for the same seed). Use with take_columns and take. Throws std::invalid_argument unless
+/// 0 < test_fraction < 1, and shape_error for n < 2.
+inline SplitIndices train_test_split(std::size_t n, double test_fraction, Rng& rng)
+{
+    if (!(test_fraction > 0.0 && test_fraction < 1.0))
+        throw std::invalid_argument(detail::cat("train_test_split: test_fraction must be in (0, 1), got ", test_fraction));
+    if (n < 2)
+        throw shape_error(detail::cat("train_test_split: ", n, " samples cannot be split in two"));
+    const auto p = permutation(n, rng);
+    const auto want = static_cast<std::size_t>(std::llround(test_fraction * static_cast<double>(n)));
+    const std::size_t n_test = std::min(n - 1, std::max<std::size_t>(1, want));
+    return SplitIndices{std::vector<std::size_t>(p.begin() + static_cast<std::ptrdiff_t>(n_test), p.end()),
+                        std::vector<std::size_t>(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(n_test))};
 }
 
 /// Columns idx of X [d, n] -> [d, idx.size()], gathered row by row (each source row stays

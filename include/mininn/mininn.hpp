@@ -21,8 +21,10 @@
 
 #include "blas.hpp"
 #include "data.hpp"
+#include "standardizer.hpp"
 #include "metrics.hpp"
 #include "io.hpp"
 #include "idx.hpp"
 #include "mnist.hpp"
+#include "csv.hpp"
 #include "npz.hpp"

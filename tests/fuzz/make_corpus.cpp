@@ -79,6 +79,13 @@ int main(int argc, char** argv)
     });
     write(root / "corpus/npz_entries/valid", parts(entries));
 
+    // csv: the first byte picks the options (see fuzz_csv.cpp)
+    const std::string table = "a,b,label\n1,2.5,0\n-3,4e1,1\n", names = "5.1,3.5,setosa\n7.0,3.2,versicolor\n";
+    write(root / "corpus/csv/indices-header", prefixed(4 | 8, of(table)));
+    write(root / "corpus/csv/real-header-gz", prefixed(4 | 1, of(table)));
+    write(root / "corpus/csv/names", prefixed(16, of(names)));
+    write(root / "corpus/csv/blank-separated", prefixed(2 | 64, of("59 2 32.1\n48\t1 21.6\n")));
+
     // Reproducers of past bugs (issue 10): each once crashed, hung or over-allocated.
     write(root / "regressions/idx/zero-images-wrapping-count", prefixed(0, idx({0, 1u << 29, 1u << 29}, {})));
     write(root / "regressions/idx/zero-images-huge-pixels", prefixed(0, idx({0, 65535, 65535}, {})));

@@ -17,7 +17,7 @@ work="$build/fuzz"
 rm -rf "$work" && mkdir -p "$work"
 "$build/tests/fuzz/make_corpus" "$work/seeds" >/dev/null
 
-harnesses=(idx mnist npz_bytes npz_entries)
+harnesses=(idx mnist npz_bytes npz_entries csv)
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 opts=(-rss_limit_mb=1024 -malloc_limit_mb=1024 -timeout=10 -max_len=8192)
 for h in "${harnesses[@]}"; do
