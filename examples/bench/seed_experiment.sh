@@ -6,6 +6,7 @@
 # Each run's output, --history and --predictions CSVs go to the output directory, for
 # examples/mnist/plot.py.
 #   examples/bench/seed_experiment.sh [output-dir] [iterations]   (default: seed-experiment, 4000)
+# SEED_RUNS picks the runs, in order (default: mininn-float numpy-float64 mininn-double numpy-float32).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-seed-experiment} iterations=${2:-4000}
@@ -33,10 +34,14 @@ run() { # name, command... -> runs it, keeps its output, prints its key lines
 mnist=("$build"/examples/mnist --data "$MININN_MNIST_DIR" --iterations "$iterations")
 numpy=(/usr/bin/python3 examples/bench/peers/numpy_seed_full.py --data "$MININN_MNIST_DIR" --iterations "$iterations")
 # Alternating, so that a drift in the machine's speed does not favour one side.
-run mininn-float "${mnist[@]}" --dtype float
-run numpy-float64 "${numpy[@]}" --dtype float64
-run mininn-double "${mnist[@]}" --dtype double
-run numpy-float32 "${numpy[@]}" --dtype float32
+runs=(${SEED_RUNS:-mininn-float numpy-float64 mininn-double numpy-float32})
+for r in "${runs[@]}"; do
+  case $r in
+    mininn-float | mininn-double) run "$r" "${mnist[@]}" --dtype "${r#mininn-}" ;;
+    numpy-float64 | numpy-float32) run "$r" "${numpy[@]}" --dtype "${r#numpy-}" ;;
+    *) echo "seed_experiment.sh: unknown run '$r'" >&2; exit 2 ;;
+  esac
+done
 
 field() { sed -n "s/^$2 *//p" "$out/$1.txt" | head -1; }
 echo
@@ -45,9 +50,16 @@ echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, $OPENBLAS_NUM_THREADS OpenB
 echo
 echo "| run | test accuracy | final cost | training time |"
 echo "|---|---:|---:|---:|"
-for r in mininn-float numpy-float32 mininn-double numpy-float64; do
-  echo "| $r | $(field $r 'Test accuracy:') | $(field $r 'Final cost:') | $(field $r 'Training time:') |"
+for r in "${runs[@]}"; do
+  echo "| $r | $(field "$r" 'Test accuracy:') | $(field "$r" 'Final cost:') | $(field "$r" 'Training time:') |"
 done
-secs() { field "$1" 'Training time:' | sed 's/ s .*//'; }
-awk -v mf="$(secs mininn-float)" -v md="$(secs mininn-double)" -v n64="$(secs numpy-float64)" -v n32="$(secs numpy-float32)" \
-  'BEGIN { printf "\nnumpy float64 / mininn float %.2fx, numpy float32 / mininn float %.2fx, numpy float64 / mininn double %.2fx\n", n64 / mf, n32 / mf, n64 / md }'
+secs() { [ -f "$out/$1.txt" ] && field "$1" 'Training time:' | sed 's/ s .*//'; }
+ratio() { # slower, faster -> "slower / faster: r" when both ran
+  local a b; a=$(secs "$1") b=$(secs "$2")
+  [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v n="$1 / $2" 'BEGIN { printf "%s: %.2fx\n", n, a / b }'
+  return 0
+}
+echo
+ratio numpy-float64 mininn-float
+ratio numpy-float32 mininn-float
+ratio numpy-float64 mininn-double

@@ -395,9 +395,7 @@ T fused_head(const Policy& pol, T* Z, std::size_t h, std::size_t n, const T* b1,
              std::size_t c, L labels, T* P, T* dW2, T* db2, T* db1, head_workspace<T>& ws, Runner* runner)
 {
     // Each padded class count is a separate unrolled kernel that every consumer compiles, so
-    // there are only four: c runs as the next one up, with empty classes.
-    if (c <= 2)
-        return fused_head_c<2>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
+    // there are only three: c runs as the next one up, with empty classes.
     if (c <= 4)
         return fused_head_c<4>(pol, Z, h, n, b1, W2, b2, c, labels, P, dW2, db2, db1, ws, runner);
     if (c <= 10)
