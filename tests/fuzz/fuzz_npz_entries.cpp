@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const std::vector<std::string> headers = [] {
         std::vector<std::string> h;
         net.visit_parameters([&](auto& p, auto&) {
-            const std::string blob = xt::dump_npy(p);
+            const std::string blob = mininn::detail::npy_array(p);
             h.push_back(blob.substr(0, blob.size() - p.size() * sizeof(float)));
         });
         return h;
