@@ -13,7 +13,6 @@
 #include <string>
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <mininn/mininn.hpp>
 
@@ -27,10 +26,11 @@ inline double seconds_since(clock_type::time_point t0)
     return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-// A one-line live status, only when stdout is a terminal.
+// A one-line live status, only on an interactive terminal (not a pipe, not an MPI rank),
+// the same test fit() makes for its live line.
 class Progress {
 public:
-    explicit Progress(bool enabled) : enabled_(enabled && ::isatty(STDOUT_FILENO)) {}
+    explicit Progress(bool enabled) : enabled_(enabled && mininn::interactive_stdout()) {}
     void update(int it, int total, double cost, double elapsed)
     {
         if (!enabled_ || elapsed - last_ < 0.25)
