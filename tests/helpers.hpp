@@ -1,6 +1,8 @@
 // Shared test helpers: random matrices and message checks.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -26,9 +28,44 @@ inline mininn::label_vector random_labels(std::size_t n, std::size_t K, mininn::
     return y;
 }
 
-/// Same loss, different type: a Network runs every layer on its own for it, with neither the
-/// fused softmax gradient nor the fused head.
-struct UnfusedCrossEntropy : mininn::CrossEntropy {};
+/// Cross-entropy written as a user would write a loss of their own (the concept in loss.hpp),
+/// not derived from CrossEntropy: a Network runs every layer on its own for it, with neither
+/// the fused softmax gradient nor the fused head.
+struct UnfusedCrossEntropy {
+    std::string name() const { return "UnfusedCrossEntropy"; }
+    template <class T, class Y>
+    T value(const mininn::matrix<T>& P, const Y& y) const
+    {
+        return mininn::CrossEntropy{}.value(P, y);
+    }
+    template <class T, class Y>
+    void gradient(const mininn::matrix<T>& P, const Y& y, mininn::matrix<T>& G) const
+    {
+        mininn::CrossEntropy{}.gradient(P, y, G);
+    }
+};
+
+/// The largest relative difference between loss.gradient(P, Y) and central differences of
+/// loss.value over every entry of P (double), so a wrong formula cannot pass.
+template <class Loss, class Y>
+double loss_gradient_error(const Loss& loss, mininn::matrix<double> P, const Y& y, double h = 1e-6)
+{
+    mininn::matrix<double> G;
+    loss.gradient(P, y, G);
+    double worst = 0;
+    for (std::size_t e = 0; e < P.size(); ++e) {
+        const double keep = P.data()[e];
+        P.data()[e] = keep + h;
+        const double up = loss.value(P, y);
+        P.data()[e] = keep - h;
+        const double down = loss.value(P, y);
+        P.data()[e] = keep;
+        const double numeric = (up - down) / (2 * h);
+        const double scale = std::max(1e-8, std::abs(numeric) + std::abs(G.data()[e]));
+        worst = std::max(worst, std::abs(numeric - G.data()[e]) / scale);
+    }
+    return worst;
+}
 
 /// Runs f, expects it to throw E, and returns the message.
 template <class E, class F>

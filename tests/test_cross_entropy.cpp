@@ -158,5 +158,5 @@ TEST_CASE("CrossEntropy throws numeric_error when the predictions hold NaN")
     matrix<double> bad = P;
     bad(0, 0) = std::numeric_limits<double>::quiet_NaN();
     auto msg = test::message_of<numeric_error>([&] { CrossEntropy{}.value(bad, label_vector{0, 1}); });
-    CHECK_MESSAGE_CONTAINS(msg, "network output contains NaN or inf");
+    CHECK_MESSAGE_CONTAINS(msg, "network output or the targets contain NaN or inf");
 }

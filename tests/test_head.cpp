@@ -190,7 +190,7 @@ TEST_CASE("the fused head reports bad labels, bad shapes and NaN before it train
     msg = test::message_of<numeric_error>([&] {
         net.compute_gradients(CrossEntropy{}, bad, label_vector{0, 1, 2, 1, 0});
     });
-    CHECK(msg == "CrossEntropy: the loss is nan: the network output contains NaN or inf");
+    CHECK(msg == "CrossEntropy: the loss is nan: the network output or the targets contain NaN or inf");
     // After the error a forward pass starts clean again.
     net.forward(X);
     CHECK_NOTHROW(net.backward(net.output()));

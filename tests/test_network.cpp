@@ -1,3 +1,4 @@
+#include <cfloat>
 #include <cmath>
 #include <type_traits>
 
@@ -228,7 +229,9 @@ TEST_CASE("the fused head, the unfused path and evaluate report the same loss, e
     Network net{Dense<double>(3, 4, init::normal, rng), Sigmoid{}, Dense<double>(4, 3, init::normal, rng), Softmax{}};
     // huge weights: the true class's probability is far below the smallest double (loss ~ 1e4 per sample)
     net.layer<2>().weights() = 4000.0 * net.layer<2>().weights();
-    auto unfused = net;
+    // An Identity before the Softmax keeps the head from fusing: the layer-by-layer path with
+    // CrossEntropy's fused softmax gradient, its loss taken from the logits too.
+    Network unfused{net.layer<0>(), Sigmoid{}, net.layer<2>(), Identity{}, Softmax{}};
     const auto X = test::random_matrix<double>(3, 16, rng);
     auto y = random_labels(16, 3, rng);
     net.forward(X);
@@ -237,8 +240,10 @@ TEST_CASE("the fused head, the unfused path and evaluate report the same loss, e
             if (net.output()(k, j) < net.output()(y(j), j))
                 y(j) = k;
     const double fused = net.compute_gradients(CrossEntropy{}, X, y);
-    const double chain = unfused.compute_gradients(UnfusedCrossEntropy{}, X, y);
-    const double eval = evaluate(net, CrossEntropy{}, X, y).first;
+    const double chain = unfused.compute_gradients(CrossEntropy{}, X, y);
+    const double eval = evaluate(net, CrossEntropy{}, X, y).loss;
+    // A loss of one's own sees only the probabilities, clamped at DBL_MIN.
+    CHECK(net.compute_gradients(UnfusedCrossEntropy{}, X, y) == doctest::Approx(-std::log(DBL_MIN)).epsilon(1e-3));
     CHECK(fused > 1000.0); // the clamped unfused loss stopped at -log(DBL_MIN) = 708
     CHECK(chain == doctest::Approx(fused).epsilon(1e-12));
     CHECK(eval == doctest::Approx(fused).epsilon(1e-12));

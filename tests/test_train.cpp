@@ -58,9 +58,11 @@ TEST_CASE("fit with shuffled mini-batches learns a separable problem")
     CHECK(std::isnan(h.epochs.back().val_loss));
     CHECK(h.epochs.back().seconds > 0);
     CHECK_FALSE(h.stopped_early);
-    const auto [loss, acc] = evaluate(net, CrossEntropy{}, d.X, d.y);
-    CHECK(acc == 1.0);
-    CHECK(loss < 0.1);
+    const Scores s = evaluate(net, CrossEntropy{}, d.X, d.y);
+    CHECK(s.accuracy == 1.0);
+    CHECK(s.loss < 0.1);
+    CHECK(std::isnan(s.mse));
+    CHECK(std::isnan(s.r2));
 }
 
 TEST_CASE("full batch (batch_size 0) equals plain gradient descent steps")
@@ -95,9 +97,9 @@ TEST_CASE("validation split and separate validation sets are evaluated every epo
     auto net2 = small_net(6);
     Adam<double> opt2(0.01);
     const History h2 = fit(net2, CrossEntropy{}, opt2, d.X, d.y, quiet(3, 32), &v.X, &v.y);
-    const auto [vl, va] = evaluate(net2, CrossEntropy{}, v.X, v.y);
-    CHECK(h2.epochs.back().val_loss == doctest::Approx(vl));
-    CHECK(h2.epochs.back().val_accuracy == doctest::Approx(va));
+    const Scores vs = evaluate(net2, CrossEntropy{}, v.X, v.y);
+    CHECK(h2.epochs.back().val_loss == doctest::Approx(vs.loss));
+    CHECK(h2.epochs.back().val_accuracy == doctest::Approx(vs.accuracy));
 }
 
 TEST_CASE("early stopping stops after `patience` epochs and restores the best weights")
@@ -188,7 +190,7 @@ TEST_CASE("fit reports mismatched inputs")
     GD<double> opt(0.1);
     auto msg = test::message_of<shape_error>(
         [&] { fit(net, CrossEntropy{}, opt, d.X, label_vector{0, 1}, quiet(1, 8)); });
-    CHECK(msg == "fit: 2 labels for 30 samples (samples are columns)");
+    CHECK(msg == "fit: targets for 2 samples but X has 30 (samples are columns)");
     FitOptions o = quiet(1, 8);
     o.validation_split = 0.01;
     msg = test::message_of<shape_error>([&] { fit(net, CrossEntropy{}, opt, d.X, d.y, o); });

@@ -181,7 +181,8 @@ int train(const Options& opt, mininn::MnistData<T>& data)
         progress.clear();
     }
     const double train_s = seconds_since(t0);
-    const auto [final_cost, train_acc] = evaluate(net, loss, X, y, minibatch ? 10000 : 0);
+    const Scores final_scores = evaluate(net, loss, X, y, minibatch ? 10000 : 0);
+    const double final_cost = final_scores.loss, train_acc = final_scores.accuracy;
     std::printf("Final cost: %.5f\n", final_cost);
     if (minibatch)
         std::printf("Training time: %.2f s (%.3f s per epoch), training accuracy %.4f\n", train_s,

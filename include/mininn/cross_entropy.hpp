@@ -13,6 +13,7 @@
 
 #include "detail/kernels.hpp"
 #include "errors.hpp"
+#include "loss.hpp"
 #include "tensor.hpp"
 
 MININN_SIMD_WARNINGS_OFF
@@ -40,8 +41,10 @@ bool label_in_range(I y, std::size_t K)
 ///
 /// Throws shape_error when P and the labels disagree in shape or sample count, label_error
 /// for an index outside [0, K) or a column that is not a distribution, numeric_error when P
-/// itself contains NaN or inf.
+/// itself contains NaN or inf. Floating-point labels [n] and integer matrices are refused at
+/// compile time. In a Network it needs a final Softmax (a static_assert says so).
 struct CrossEntropy {
+    static constexpr Task task = Task::classification;
     std::string name() const { return "CrossEntropy"; }
 
     /// The loss value (a scalar).
@@ -154,6 +157,14 @@ struct CrossEntropy {
     template <class T, class L>
     static void check_labels(std::size_t K, std::size_t n, const L& Y)
     {
+        static_assert(!(L::rank == 1 && std::is_floating_point_v<typename L::value_type>),
+                      "CrossEntropy: class labels are integers (label_vector, [n]); floating-point labels "
+                      "would be truncated. Convert them with label_vector(xt::cast<std::size_t>(y)) once "
+                      "you know they are whole numbers, or use MeanSquaredError for real targets");
+        static_assert(!(L::rank == 2 && std::is_integral_v<typename L::value_type>),
+                      "CrossEntropy: an integer matrix is neither class indices nor one-hot targets. Pass "
+                      "class indices as a 1-D label_vector [n] (label_vector(xt::flatten(y))), or one-hot "
+                      "targets as a matrix<T> [K, n] of the network's scalar type");
         static_assert(is_indices<L> || (std::is_same_v<L, matrix<T>>),
                       "CrossEntropy labels are an integer xt::xtensor<I, 1> of class indices "
                       "or a one-hot matrix<T> [K, n] of the network's scalar type");
@@ -170,6 +181,11 @@ struct CrossEntropy {
                         detail::cat("CrossEntropy: label ", +y, " of sample ", j, " is outside [0, ", K, ")"));
             }
         } else {
+            if (Y.shape()[0] == 1 && K > 1 && Y.shape()[1] == n)
+                throw shape_error(detail::cat("CrossEntropy: targets [1, ", n, "] for ", K,
+                                              " classes: class indices go in a 1-D integer label_vector [n] "
+                                              "(label_vector(xt::cast<std::size_t>(xt::flatten(y)))), "
+                                              "one-hot targets in a matrix [", K, ", n]"));
             if (Y.shape()[0] != K || Y.shape()[1] != n)
                 throw shape_error(detail::cat("CrossEntropy: one-hot labels ", detail::shape_str(Y.shape()),
                                               " do not match predictions ", detail::shape_str(shape),
@@ -188,11 +204,7 @@ struct CrossEntropy {
     template <class T>
     static T mean_loss(T total, std::size_t n)
     {
-        const T loss = total / static_cast<T>(n);
-        if (!std::isfinite(loss))
-            throw numeric_error(detail::cat("CrossEntropy: the loss is ", std::isnan(loss) ? "nan" : "inf",
-                                            ": the network output contains NaN or inf"));
-        return loss;
+        return detail::checked_mean_loss("CrossEntropy", total, n);
     }
 
 private:
@@ -240,7 +252,7 @@ private:
     }
 
     template <class L>
-    static constexpr bool is_indices = (std::is_integral_v<typename L::value_type>) && L::rank == 1;
+    static constexpr bool is_indices = detail::is_index_vector<L>;
 
     template <class T, class L>
     static void check(const matrix<T>& P, const L& Y)

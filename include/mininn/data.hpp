@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <numeric>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "errors.hpp"
@@ -169,6 +170,70 @@ inline void copy_labels_into(const label_vector& labels, std::size_t first, std:
     detail::ensure_shape(out, count);
     std::copy_n(labels.data() + first, count, out.data());
 }
+
+namespace detail {
+
+// Training targets are class indices (label_vector [n]) or a matrix<T> [k, n]; these give both
+// the same column operations, so fit() and evaluate() are written once.
+template <class T, class Y>
+constexpr bool check_target_type(const char* = nullptr)
+{
+    static_assert(!(Y::rank == 1 && std::is_floating_point_v<typename Y::value_type>),
+                  "targets [n] of floating-point type: class labels go in a label_vector (std::size_t), real "
+                  "targets in a matrix<T> [k, n] (for one output, [1, n], e.g. "
+                  "matrix<T>(xt::view(y, xt::newaxis(), xt::all())))");
+    static_assert(!(Y::rank == 1 && std::is_integral_v<typename Y::value_type> &&
+                    !std::is_same_v<typename Y::value_type, std::size_t>),
+                  "class labels go in a label_vector (xt::xtensor<std::size_t, 1>): convert with "
+                  "label_vector(xt::cast<std::size_t>(y))");
+    static_assert(Y::rank != 2 || std::is_same_v<typename Y::value_type, T>,
+                  "matrix targets must have the network's scalar type (matrix<float> for a float network)");
+    static_assert(std::is_same_v<Y, label_vector> || std::is_same_v<Y, matrix<T>>,
+                  "targets are class indices (label_vector [n]) or a matrix<T> [k, n] of the network's scalar type");
+    return true;
+}
+
+inline std::size_t target_count(const label_vector& y) noexcept { return y.size(); }
+template <class T>
+std::size_t target_count(const matrix<T>& Y) noexcept
+{
+    return Y.shape()[1];
+}
+inline label_vector take_targets(const label_vector& y, const std::vector<std::size_t>& idx) { return take(y, idx); }
+template <class T>
+matrix<T> take_targets(const matrix<T>& Y, const std::vector<std::size_t>& idx)
+{
+    return take_columns(Y, idx);
+}
+inline void permute_targets_into(const label_vector& y, const std::vector<std::size_t>& perm, label_vector& out)
+{
+    permute_into(y, perm, out);
+}
+template <class T>
+void permute_targets_into(const matrix<T>& Y, const std::vector<std::size_t>& perm, matrix<T>& out)
+{
+    permute_columns_into(Y, perm, out);
+}
+inline void permute_targets_in_place(label_vector& y, const std::vector<std::size_t>& perm)
+{
+    permute_in_place(y, perm);
+}
+template <class T>
+void permute_targets_in_place(matrix<T>& Y, const std::vector<std::size_t>& perm)
+{
+    permute_columns_in_place(Y, perm);
+}
+inline void copy_targets_into(const label_vector& y, std::size_t first, std::size_t count, label_vector& out)
+{
+    copy_labels_into(y, first, count, out);
+}
+template <class T>
+void copy_targets_into(const matrix<T>& Y, std::size_t first, std::size_t count, matrix<T>& out)
+{
+    copy_columns_into(Y, first, count, out);
+}
+
+} // namespace detail
 
 } // namespace MININN_ISA
 } // namespace mininn

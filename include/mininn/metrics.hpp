@@ -1,9 +1,10 @@
-// mininn: classification metrics with scikit-learn's definitions and report text.
+// mininn: classification and regression metrics with scikit-learn's definitions and report text.
 #pragma once
 
 #include "detail/isa.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <string>
@@ -25,6 +26,14 @@ inline void check_same_length(const label_vector& y_true, const label_vector& y_
         throw shape_error(cat(who, ": ", y_true.size(), " true labels but ", y_pred.size(), " predictions"));
     if (y_true.size() == 0)
         throw shape_error(cat(who, ": no samples"));
+}
+
+/// 1 - res / tot, with scikit-learn's convention for constant true values (tot = 0).
+inline double r2_of(double res, double tot)
+{
+    if (tot == 0.0)
+        return res == 0.0 ? 1.0 : 0.0;
+    return 1.0 - res / tot;
 }
 
 /// numpy's pairwise summation (the order np.sum uses for float64 arrays of up to 128
@@ -71,6 +80,70 @@ inline std::string right(const std::string& s, std::size_t width)
 }
 
 } // namespace detail
+
+namespace detail {
+template <class T>
+void check_same_shape(const matrix<T>& y_true, const matrix<T>& y_pred, const char* who)
+{
+    if (y_true.shape() != y_pred.shape())
+        throw shape_error(cat(who, ": true values ", shape_str(y_true.shape()), " but predictions ",
+                              shape_str(y_pred.shape()), " (expected [outputs, samples])"));
+    if (y_true.size() == 0)
+        throw shape_error(cat(who, ": no samples"));
+}
+} // namespace detail
+
+/// Mean of (y_pred - y_true)^2 over all k n entries of [k, n] (scikit-learn's
+/// mean_squared_error with multioutput="uniform_average"). Throws shape_error for different
+/// shapes or no entries.
+template <class T>
+double mean_squared_error(const matrix<T>& y_true, const matrix<T>& y_pred)
+{
+    detail::check_same_shape(y_true, y_pred, "mean_squared_error");
+    double s = 0;
+    for (std::size_t e = 0; e < y_true.size(); ++e) {
+        const double d = static_cast<double>(y_pred.data()[e]) - static_cast<double>(y_true.data()[e]);
+        s += d * d;
+    }
+    return s / static_cast<double>(y_true.size());
+}
+
+/// Mean of |y_pred - y_true| over all entries of [k, n]. Throws as mean_squared_error.
+template <class T>
+double mean_absolute_error(const matrix<T>& y_true, const matrix<T>& y_pred)
+{
+    detail::check_same_shape(y_true, y_pred, "mean_absolute_error");
+    double s = 0;
+    for (std::size_t e = 0; e < y_true.size(); ++e)
+        s += std::abs(static_cast<double>(y_pred.data()[e]) - static_cast<double>(y_true.data()[e]));
+    return s / static_cast<double>(y_true.size());
+}
+
+/// The coefficient of determination 1 - SS_res / SS_tot of each output (row) of [k, n],
+/// averaged over the outputs, as scikit-learn's r2_score: an output whose true values are
+/// constant scores 1 if predicted exactly, else 0. Throws as mean_squared_error.
+template <class T>
+double r2_score(const matrix<T>& y_true, const matrix<T>& y_pred)
+{
+    detail::check_same_shape(y_true, y_pred, "r2_score");
+    const std::size_t k = y_true.shape()[0], n = y_true.shape()[1];
+    double total = 0;
+    for (std::size_t i = 0; i < k; ++i) {
+        double mean = 0;
+        for (std::size_t j = 0; j < n; ++j)
+            mean += static_cast<double>(y_true(i, j));
+        mean /= static_cast<double>(n);
+        double res = 0, tot = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+            const double t = static_cast<double>(y_true(i, j));
+            const double d = static_cast<double>(y_pred(i, j)) - t;
+            res += d * d;
+            tot += (t - mean) * (t - mean);
+        }
+        total += detail::r2_of(res, tot);
+    }
+    return total / static_cast<double>(k);
+}
 
 /// The sorted classes that occur in y_true or y_pred (scikit-learn's unique_labels).
 inline std::vector<std::size_t> present_labels(const label_vector& y_true, const label_vector& y_pred)

@@ -15,11 +15,13 @@
 #include <xtensor/xview.hpp>
 
 #include "activations.hpp"
+#include "binary_cross_entropy.hpp"
 #include "cross_entropy.hpp"
 #include "dense.hpp"
 #include "detail/head.hpp"
 #include "detail/helper_thread.hpp"
 #include "errors.hpp"
+#include "loss.hpp"
 #include "softmax.hpp"
 #include "tensor.hpp"
 
@@ -39,6 +41,13 @@ struct is_softmax : std::false_type {
 };
 template <class T>
 struct is_softmax<Softmax<T>> : std::true_type {
+};
+
+template <class L>
+struct is_sigmoid : std::false_type {
+};
+template <class T>
+struct is_sigmoid<Sigmoid<T>> : std::true_type {
 };
 
 // Layers that let the preceding Dense layer write W X into their output buffer, then add its
@@ -203,13 +212,24 @@ public:
         return *output_;
     }
 
-    /// Class index of the largest output for each column of X [in, n] -> [n].
+    /// The predicted class of each column of X [in, n] -> [n]: the index of the largest output,
+    /// or, for a network with one output that ends in Sigmoid, 1 where that output is >= 0.5
+    /// and 0 elsewhere. Throws std::logic_error for any other one-output network (a regression
+    /// output has no class: use forward()), and shape_error as forward() does.
     template <class E>
     label_vector predict(const E& X)
     {
         const matrix<T>& out = forward(X);
         const std::size_t K = out.shape()[0], n = out.shape()[1];
         label_vector labels = xt::zeros<std::size_t>({n});
+        if (K == 1) {
+            if constexpr (!detail::is_sigmoid<Last>::value)
+                throw std::logic_error("Network::predict: the network has one output and does not end in Sigmoid, "
+                                       "so there is no class to pick; use forward() for a real-valued output");
+            for (std::size_t j = 0; j < n; ++j)
+                labels(j) = out(0, j) >= T(0.5) ? 1 : 0;
+            return labels;
+        }
         vector<T> best = xt::view(out, 0, xt::all());
         for (std::size_t i = 1; i < K; ++i)
             for (std::size_t j = 0; j < n; ++j)
@@ -218,6 +238,18 @@ public:
                     labels(j) = i;
                 }
         return labels;
+    }
+
+    /// The network's output probabilities for X [in, n]: [K, n] class probabilities (each column
+    /// sums to 1) after a final Softmax, or [k, n] probabilities of each output being 1 after a
+    /// final Sigmoid. Other networks are refused at compile time. Throws as forward() does.
+    template <class E>
+    matrix<T> predict_proba(const E& X)
+    {
+        static_assert(detail::is_softmax<Last>::value || detail::is_sigmoid<Last>::value,
+                      "predict_proba: a network's outputs are probabilities only when it ends in Softmax{} or "
+                      "Sigmoid{}; use forward() for other outputs");
+        return forward(X);
     }
 
     /// Backpropagates dL/d(output) [out, n] for the batch of the last forward(), storing every
@@ -236,10 +268,12 @@ public:
         input_grad_ = &backward_from<depth - 1>(grad_, input_grad);
     }
 
-    /// Forward, loss and backward for one batch; returns the loss. Labels as the loss takes
-    /// them (CrossEntropy: class indices [n] or one-hot [K, n]). When the last layer is
-    /// Softmax and the loss is CrossEntropy, the Softmax backward is skipped in favour of
-    /// the fused gradient (P - Y) / n.
+    /// Forward, loss and backward for one batch; returns the loss. Targets as the loss takes
+    /// them (CrossEntropy: class indices [n] or one-hot [K, n]; BinaryCrossEntropy: 0/1 [k, n]
+    /// or, for one output, labels [n]; MeanSquaredError: real [k, n]). Any loss that meets the
+    /// concept in loss.hpp works. CrossEntropy needs a final Softmax and BinaryCrossEntropy a
+    /// final Sigmoid (static_asserts say so); the last layer's backward is then skipped in
+    /// favour of the fused gradient (P - Y) / n, and the loss is taken from the logits.
     ///
     /// When the network ends in Dense, an elementwise activation, Dense with at most
     /// detail::fused_head_max_classes outputs and Softmax, trained with CrossEntropy, the
@@ -254,13 +288,22 @@ public:
             return compute_gradients(loss, matrix<T>(X), Y, input_grad);
         if (is_own_buffer(Y))
             return compute_gradients(loss, std::forward<E>(X), L(Y), input_grad);
+        static_assert(check_loss_fits<Loss, L>());
         if constexpr (fuses_head<Loss>()) {
             if (std::get<depth - 2>(layers_).out_features() <= detail::fused_head_max_classes)
                 return head_gradients(std::forward<E>(X), Y, input_grad);
         }
+        if constexpr (is_binary_cross_entropy<Loss>) {
+            const T value = loss.value_from_logits(forward_to_logits(std::forward<E>(X)), Y);
+            loss.sigmoid_gradient(*output_, Y, grad_);
+            if constexpr (depth == 1)
+                input_grad_ = &grad_;
+            else
+                input_grad_ = &backward_from<depth - 2>(grad_, input_grad);
+            return value;
+        }
         const matrix<T>& out = forward(std::forward<E>(X));
-        using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
-        if constexpr (detail::is_softmax<Last>::value && std::is_same_v<Loss, CrossEntropy>) {
+        if constexpr (is_cross_entropy<Loss>) {
             const T value = loss_of_output(loss, out, Y);
             loss.softmax_gradient(out, Y, grad_);
             if constexpr (depth == 1)
@@ -282,7 +325,11 @@ public:
     template <class Loss, class E, class L>
     T loss_value(const Loss& loss, const E& X, const L& Y)
     {
-        return loss_of_output(loss, forward(X), Y);
+        static_assert(check_loss_fits<Loss, L>());
+        if constexpr (is_binary_cross_entropy<Loss>)
+            return loss.value_from_logits(forward_to_logits(X), Y);
+        else
+            return loss_of_output(loss, forward(X), Y);
     }
 
     /// dL/dX [in, n] from the last backward or compute_gradients with input_grad = true.
@@ -325,13 +372,46 @@ public:
     }
 
 private:
+    using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
+
+    // The compile-time half of "the loss must fit the network".
+    template <class Loss, class Y>
+    static constexpr bool check_loss_fits()
+    {
+        static_assert(!is_cross_entropy<Loss> || detail::is_softmax<Last>::value,
+                      "CrossEntropy takes class probabilities: end the network with Softmax{} (for one yes/no "
+                      "output, end it with Sigmoid{} and use BinaryCrossEntropy; for real targets use "
+                      "MeanSquaredError)");
+        static_assert(!is_binary_cross_entropy<Loss> || detail::is_sigmoid<Last>::value,
+                      "BinaryCrossEntropy takes probabilities: end the network with Sigmoid{} (for one class out "
+                      "of several, end it with Softmax{} and use CrossEntropy)");
+        return detail::check_loss_concept<Loss, T, Y>();
+    }
+
+    // Forward with the final Sigmoid run as a layer of its own (not fused into the Dense layer
+    // before it), so that its logits stay in the previous layer's output; returns them [k, n].
+    template <class E>
+    const matrix<T>& forward_to_logits(E&& X)
+    {
+        head_consumed_ = false;
+        auto& sigmoid = std::get<depth - 1>(layers_);
+        if constexpr (depth == 1) {
+            logits_ = X;
+            output_ = &sigmoid.forward(logits_, 0);
+            return logits_;
+        } else {
+            const matrix<T>& Z = forward_from<0, depth - 1>(std::forward<E>(X));
+            output_ = &sigmoid.forward(Z, depth - 1);
+            return Z;
+        }
+    }
+
     // The loss of the last forward pass, whose output is out. After a final Softmax a
     // cross-entropy is taken from the logits, as the fused head takes it.
     template <class Loss, class L>
     T loss_of_output(const Loss& loss, const matrix<T>& out, const L& Y)
     {
-        using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
-        if constexpr (detail::is_softmax<Last>::value && std::is_base_of_v<CrossEntropy, Loss>)
+        if constexpr (detail::is_softmax<Last>::value && is_cross_entropy<Loss>)
             return loss.value_from_logits(std::get<depth - 1>(layers_).logits(), Y, loss_work_);
         else
             return loss.value(out, Y);
@@ -389,7 +469,7 @@ private:
     static constexpr bool fuses_head()
     {
         using Tuple = std::tuple<Layers...>;
-        if constexpr (depth < 4 || !std::is_same_v<Loss, CrossEntropy>)
+        if constexpr (depth < 4 || !is_cross_entropy<Loss>)
             return false;
         else
             return detail::is_dense<std::tuple_element_t<depth - 4, Tuple>>::value &&
@@ -507,7 +587,7 @@ private:
     detail::head_workspace<T> head_ws_;
     std::size_t threads_ = 2;
     bool head_consumed_ = false;
-    matrix<T> grad_, loss_work_;
+    matrix<T> grad_, loss_work_, logits_;
     const matrix<T>* input_grad_ = nullptr;
     const matrix<T>* output_ = nullptr;
 };

@@ -11,14 +11,15 @@
 #include <limits>
 #include <numeric>
 #include <string>
+#include <type_traits>
 #include <vector>
-
 
 #include <xtensor/xarray.hpp>
 
 #include "data.hpp"
 #include "detail/kernels.hpp"
 #include "errors.hpp"
+#include "evaluate.hpp"
 #include "io.hpp"
 #include "random.hpp"
 #include "tensor.hpp"
@@ -27,11 +28,14 @@ namespace mininn {
 inline namespace MININN_ISA {
 
 /// What one epoch measured. Validation figures are NaN without a validation set.
+/// What one epoch measured: the training loss and the metrics that fit the loss (see Scores;
+/// the others are NaN), over the epoch's batches as they were trained, and the same on the
+/// validation set after the epoch (NaN without one).
 struct EpochLog {
+    static constexpr double none = std::numeric_limits<double>::quiet_NaN();
     std::size_t epoch = 0;
-    double loss = 0, accuracy = 0;
-    double val_loss = std::numeric_limits<double>::quiet_NaN();
-    double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+    double loss = 0, accuracy = none, mse = none, mae = none, r2 = none;
+    double val_loss = none, val_accuracy = none, val_mse = none, val_mae = none, val_r2 = none;
     double seconds = 0;
 };
 
@@ -71,29 +75,6 @@ struct FitOptions {
 
 namespace detail {
 
-// Counts columns of out [K, n] whose largest entry is at row y[j]; best/arg are workspaces.
-template <class T>
-std::size_t count_correct(const matrix<T>& out, const label_vector& y, vector<T>& best, label_vector& arg)
-{
-    const std::size_t K = out.shape()[0], n = out.shape()[1];
-    ensure_shape(best, n);
-    ensure_shape(arg, n);
-    std::copy_n(out.data(), n, best.data());
-    std::fill(arg.begin(), arg.end(), std::size_t(0));
-    for (std::size_t i = 1; i < K; ++i) {
-        const T* row = out.data() + i * n;
-        for (std::size_t j = 0; j < n; ++j)
-            if (row[j] > best(j)) {
-                best(j) = row[j];
-                arg(j) = i;
-            }
-    }
-    std::size_t correct = 0;
-    for (std::size_t j = 0; j < n; ++j)
-        correct += arg(j) == y(j);
-    return correct;
-}
-
 // Throws numeric_error naming the first parameter gradient that holds NaN or inf.
 template <class Net>
 void check_gradients_finite(Net& net, std::size_t epoch, std::size_t batch)
@@ -107,62 +88,44 @@ void check_gradients_finite(Net& net, std::size_t epoch, std::size_t batch)
 
 } // namespace detail
 
-/// Loss and accuracy of net on X [in, n] with labels y [n], evaluated in chunks of
-/// batch_size columns (0: all at once). Throws as the loss does.
-template <class Net, class Loss>
-std::pair<double, double> evaluate(Net& net, const Loss& loss, const matrix<typename Net::value_type>& X,
-                                   const label_vector& y, std::size_t batch_size = 0)
-{
-    using T = typename Net::value_type;
-    const std::size_t n = X.shape()[1];
-    if (y.size() != n)
-        throw shape_error(detail::cat("evaluate: ", y.size(), " labels for ", n, " samples (samples are columns)"));
-    if (n == 0)
-        throw shape_error(detail::cat("evaluate: no samples (X is ", detail::shape_str(X.shape()), ")"));
-    if (batch_size == 0 || batch_size >= n) {
-        const double l = net.loss_value(loss, X, y);
-        vector<T> best;
-        label_vector arg;
-        return {l, static_cast<double>(detail::count_correct(net.output(), y, best, arg)) / static_cast<double>(n)};
-    }
-    matrix<T> Xb;
-    label_vector yb, arg;
-    vector<T> best;
-    double total = 0;
-    std::size_t correct = 0;
-    for (std::size_t first = 0; first < n; first += batch_size) {
-        const std::size_t count = std::min(batch_size, n - first);
-        copy_columns_into(X, first, count, Xb);
-        copy_labels_into(y, first, count, yb);
-        total += static_cast<double>(net.loss_value(loss, Xb, yb)) * static_cast<double>(count);
-        correct += detail::count_correct(net.output(), yb, best, arg);
-    }
-    return {total / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n)};
-}
-
 namespace detail {
 
 // fit(). With own_X and own_y (the training set handed over, or the part fit split off
 // itself), each epoch's shuffle permutes them in place instead of into a copy beside them.
 // "epoch 3/20  loss 0.1234  accuracy 0.9650  val_loss 0.1300  val_accuracy 0.9600  1.23 s"
+// (regression: "... loss 0.0123  mse 0.0246  mae 0.1234  r2 0.9700 ..."); NaN metrics are left out.
 inline void print_epoch(const EpochLog& e, std::size_t epochs)
 {
-    std::printf("epoch %zu/%zu  loss %.4f  accuracy %.4f", e.epoch + 1, epochs, e.loss, e.accuracy);
-    if (!std::isnan(e.val_loss))
-        std::printf("  val_loss %.4f  val_accuracy %.4f", e.val_loss, e.val_accuracy);
+    std::printf("epoch %zu/%zu", e.epoch + 1, epochs);
+    auto show = [](const char* name, double v) {
+        if (!std::isnan(v))
+            std::printf("  %s %.4f", name, v);
+    };
+    show("loss", e.loss);
+    show("accuracy", e.accuracy);
+    show("mse", e.mse);
+    show("mae", e.mae);
+    show("r2", e.r2);
+    show("val_loss", e.val_loss);
+    show("val_accuracy", e.val_accuracy);
+    show("val_mse", e.val_mse);
+    show("val_mae", e.val_mae);
+    show("val_r2", e.val_r2);
     std::printf("  %.2f s\n", e.seconds);
     std::fflush(stdout);
 }
 
-template <class Net, class Loss, class Opt>
-History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X,
-                 const label_vector& y, const FitOptions& options, const matrix<typename Net::value_type>* X_val,
-                 const label_vector* y_val, matrix<typename Net::value_type>* own_X, label_vector* own_y)
+template <class Net, class Loss, class Opt, class Y>
+History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X, const Y& y,
+                 const FitOptions& options, const matrix<typename Net::value_type>* X_val, const Y* y_val,
+                 matrix<typename Net::value_type>* own_X, Y* own_y)
 {
     using T = typename Net::value_type;
     using clock = std::chrono::steady_clock;
-    if (y.size() != X.shape()[1])
-        throw shape_error(detail::cat("fit: ", y.size(), " labels for ", X.shape()[1], " samples (samples are columns)"));
+    static_assert(check_target_type<T, Y>());
+    if (target_count(y) != X.shape()[1])
+        throw shape_error(detail::cat("fit: targets for ", target_count(y), " samples but X has ", X.shape()[1],
+                                      " (samples are columns)"));
     if (X.shape()[1] == 0)
         throw shape_error(detail::cat("fit: no training samples (X is ", detail::shape_str(X.shape()), ")"));
     if ((X_val == nullptr) != (y_val == nullptr))
@@ -173,9 +136,9 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
     Rng rng(options.seed);
     // The training and validation sets: views of the caller's data where possible.
     matrix<T> X_train_own, X_hold;
-    label_vector y_train_own, y_hold;
+    Y y_train_own, y_hold;
     const matrix<T>* Xt = &X;
-    const label_vector* yt = &y;
+    const Y* yt = &y;
     if (X_val == nullptr && options.validation_split > 0) {
         const std::size_t n = X.shape()[1];
         const auto hold = static_cast<std::size_t>(std::floor(options.validation_split * static_cast<double>(n)));
@@ -186,17 +149,17 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
         const std::vector<std::size_t> train_idx(perm.begin(), perm.end() - static_cast<std::ptrdiff_t>(hold));
         const std::vector<std::size_t> hold_idx(perm.end() - static_cast<std::ptrdiff_t>(hold), perm.end());
         X_train_own = take_columns(X, train_idx);
-        y_train_own = take(y, train_idx);
+        y_train_own = take_targets(y, train_idx);
         X_hold = take_columns(X, hold_idx);
-        y_hold = take(y, hold_idx);
+        y_hold = take_targets(y, hold_idx);
         Xt = own_X = &X_train_own;
         yt = own_y = &y_train_own;
         X_val = &X_hold;
         y_val = &y_hold;
     }
-    if (X_val != nullptr && (X_val->shape()[0] != X.shape()[0] || y_val->size() != X_val->shape()[1]))
-        throw shape_error(detail::cat("fit: validation set ", detail::shape_str(X_val->shape()), " with ",
-                                      y_val->size(), " labels does not match training inputs ",
+    if (X_val != nullptr && (X_val->shape()[0] != X.shape()[0] || target_count(*y_val) != X_val->shape()[1]))
+        throw shape_error(detail::cat("fit: validation set ", detail::shape_str(X_val->shape()), " with targets for ",
+                                      target_count(*y_val), " samples does not match training inputs ",
                                       detail::shape_str(X.shape())));
 
     const std::size_t n = Xt->shape()[1];
@@ -208,7 +171,8 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
     const bool lines = options.verbose == Verbosity::epochs || options.verbose == Verbosity::automatic;
 
     matrix<T> Xs, Xb;
-    label_vector ys, yb, arg;
+    Y ys, yb;
+    scorer<T, task_of<Loss>> score;
     // With the training set owned: where each sample (in the order fit was given them) stands
     // now, so that each epoch's permutation, drawn as for the copying path, is applied
     // relative to the last one and the batches are the same.
@@ -217,7 +181,6 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
         where.resize(n);
         std::iota(where.begin(), where.end(), std::size_t(0));
     }
-    vector<T> best_col;
     History history;
     std::vector<xt::xarray<T>> best_params;
     double best = std::numeric_limits<double>::infinity();
@@ -227,7 +190,7 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
     for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
         const auto t0 = clock::now();
         const matrix<T>* source = Xt;
-        const label_vector* labels = yt;
+        const Y* labels = yt;
         if (options.shuffle && !full) {
             const auto perm = permutation(n, rng);
             if (own_X != nullptr) {
@@ -235,26 +198,26 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
                 for (std::size_t k = 0; k < n; ++k)
                     relative[k] = where[perm[k]];
                 permute_columns_in_place(*own_X, relative);
-                permute_in_place(*own_y, relative);
+                permute_targets_in_place(*own_y, relative);
                 for (std::size_t k = 0; k < n; ++k)
                     where[perm[k]] = k;
             } else {
                 permute_columns_into(*Xt, perm, Xs);
-                permute_into(*yt, perm, ys);
+                permute_targets_into(*yt, perm, ys);
                 source = &Xs;
                 labels = &ys;
             }
         }
         double total = 0;
-        std::size_t correct = 0;
+        score.start(*labels);
         bool stop = false;
         for (std::size_t b = 0; b < batches && !stop; ++b) {
             const std::size_t first = b * batch, count = std::min(batch, n - first);
             const matrix<T>* xb = source;
-            const label_vector* ybp = labels;
+            const Y* ybp = labels;
             if (!full) {
                 copy_columns_into(*source, first, count, Xb);
-                copy_labels_into(*labels, first, count, yb);
+                copy_targets_into(*labels, first, count, yb);
                 xb = &Xb;
                 ybp = &yb;
             }
@@ -265,7 +228,7 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
                 throw numeric_error(detail::cat("epoch ", epoch, ", batch ", b, ": ", e.what()));
             }
             detail::check_gradients_finite(net, epoch, b);
-            correct += detail::count_correct(net.output(), *ybp, best_col, arg);
+            score.add(net.output(), *ybp);
             opt.step(net);
             total += l * static_cast<double>(count);
             if (options.on_batch_end && !options.on_batch_end(BatchLog{epoch, b, batches, l})) {
@@ -287,12 +250,20 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
 
         EpochLog log;
         log.epoch = epoch;
+        Scores train;
+        score.finish(train);
         log.loss = total / static_cast<double>(n);
-        log.accuracy = static_cast<double>(correct) / static_cast<double>(n);
+        log.accuracy = train.accuracy;
+        log.mse = train.mse;
+        log.mae = train.mae;
+        log.r2 = train.r2;
         if (X_val != nullptr) {
-            const auto [vl, va] = evaluate(net, loss, *X_val, *y_val, full ? 0 : batch);
-            log.val_loss = vl;
-            log.val_accuracy = va;
+            const Scores v = evaluate(net, loss, *X_val, *y_val, full ? 0 : batch);
+            log.val_loss = v.loss;
+            log.val_accuracy = v.accuracy;
+            log.val_mse = v.mse;
+            log.val_mae = v.mae;
+            log.val_r2 = v.r2;
         }
         log.seconds = std::chrono::duration<double>(clock::now() - t0).count();
         history.epochs.push_back(log);
@@ -332,29 +303,32 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
 
 } // namespace detail
 
-/// Trains net on X [in, n] with class labels y [n] for options.epochs epochs of shuffled
-/// mini-batches, one optimizer step per batch, and returns the history. With a validation
-/// set (X_val [in, n_val], y_val) or a validation_split, each epoch is also evaluated on it,
-/// and early stopping (patience > 0) watches the validation loss (else the training loss).
+/// Trains net on X [in, n] against targets y, as the loss takes them (class indices
+/// label_vector [n], one-hot or 0/1 matrix<T> [k, n], real matrix<T> [k, n]), for
+/// options.epochs epochs of shuffled mini-batches, one optimizer step per batch, and returns
+/// the history with the metrics that fit the loss (EpochLog). With a validation set (X_val
+/// [in, n_val], y_val) or a validation_split, each epoch is also evaluated on it, and early
+/// stopping (patience > 0) watches the validation loss (else the training loss).
 ///
 /// Throws shape_error for mismatched sizes or a split that leaves no training or validation
 /// sample, numeric_error naming the epoch, batch and tensor when a loss or gradient becomes
-/// NaN or inf, and whatever the network and loss throw.
-template <class Net, class Loss, class Opt>
-History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X, const label_vector& y,
+/// NaN or inf, and whatever the network and loss throw. Targets of a type no loss takes
+/// (floating-point labels [n], say) are refused at compile time.
+template <class Net, class Loss, class Opt, class Y>
+History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X, const Y& y,
             const FitOptions& options, const matrix<typename Net::value_type>* X_val = nullptr,
-            const label_vector* y_val = nullptr)
+            const Y* y_val = nullptr)
 {
-    return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, nullptr, nullptr);
+    return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, nullptr, static_cast<Y*>(nullptr));
 }
 
 /// fit() that takes the training set, handed over with std::move: each epoch's shuffle then
 /// permutes it in place (one row of scratch) instead of into a second copy kept beside it for
 /// the whole run. The batches, and so the results, are the same bit for bit.
-template <class Net, class Loss, class Opt>
-History fit(Net& net, const Loss& loss, Opt& opt, matrix<typename Net::value_type>&& X, label_vector&& y,
+template <class Net, class Loss, class Opt, class Y, class = std::enable_if_t<!std::is_lvalue_reference_v<Y>>>
+History fit(Net& net, const Loss& loss, Opt& opt, matrix<typename Net::value_type>&& X, Y&& y,
             const FitOptions& options, const matrix<typename Net::value_type>* X_val = nullptr,
-            const label_vector* y_val = nullptr)
+            const Y* y_val = nullptr)
 {
     return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, &X, &y);
 }

@@ -47,9 +47,8 @@ void train_one(const char* name, Hidden hidden, Opt opt, const matrix<T>& X, con
     o.validation_split = 0.2;
     o.verbose = Verbosity::silent;
     const History h = fit(net, CrossEntropy{}, opt, X, y, o);
-    const auto [loss, acc] = evaluate(net, CrossEntropy{}, X, y);
+    const double acc = evaluate(net, CrossEntropy{}, X, y).accuracy;
     expect(h.epochs.size() == 30 && acc > 0.9, std::string(name) + " trains (accuracy " + std::to_string(acc) + ")");
-    static_cast<void>(loss);
 
     // Full-batch steps through the fused head, one-hot labels, and the gradient check.
     matrix<T> Y = xt::zeros<T>({std::size_t(3), X.shape()[1]});

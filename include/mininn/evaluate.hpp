@@ -1,0 +1,192 @@
+// mininn: evaluate(), the loss and the metrics that fit the loss, over a data set.
+#pragma once
+
+#include "detail/isa.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include "data.hpp"
+#include "errors.hpp"
+#include "loss.hpp"
+#include "metrics.hpp"
+#include "tensor.hpp"
+
+namespace mininn {
+inline namespace MININN_ISA {
+
+/// The loss and the metrics of one pass over a data set. Metrics that do not fit the loss's
+/// Task are NaN: accuracy for classification and binary losses, mse, mae and r2 for regression.
+struct Scores {
+    static constexpr double none = std::numeric_limits<double>::quiet_NaN();
+    double loss = none;
+    double accuracy = none; ///< fraction of samples (binary: of outputs) predicted right
+    double mse = none;      ///< mean squared error over all outputs (without the loss's 1/2)
+    double mae = none;      ///< mean absolute error over all outputs
+    double r2 = none;       ///< R^2 of each output, averaged over the outputs (scikit-learn's)
+};
+
+namespace detail {
+
+// Counts columns of out [K, n] whose largest entry is at row y[j]; best/arg are workspaces.
+template <class T>
+std::size_t count_correct(const matrix<T>& out, const label_vector& y, vector<T>& best, label_vector& arg)
+{
+    const std::size_t K = out.shape()[0], n = out.shape()[1];
+    ensure_shape(best, n);
+    ensure_shape(arg, n);
+    std::copy_n(out.data(), n, best.data());
+    std::fill(arg.begin(), arg.end(), std::size_t(0));
+    for (std::size_t i = 1; i < K; ++i) {
+        const T* row = out.data() + i * n;
+        for (std::size_t j = 0; j < n; ++j)
+            if (row[j] > best(j)) {
+                best(j) = row[j];
+                arg(j) = i;
+            }
+    }
+    std::size_t correct = 0;
+    for (std::size_t j = 0; j < n; ++j)
+        correct += arg(j) == y(j);
+    return correct;
+}
+
+// The metrics of Task task, accumulated batch by batch: start() with all the targets of the
+// set, add() each batch's outputs and targets, then finish(). Workspaces are kept, so adding
+// batches of a steady size does not allocate.
+template <class T, Task task>
+class scorer {
+public:
+    template <class Y>
+    void start(const Y& all)
+    {
+        right_ = count_ = 0;
+        if constexpr (task == Task::regression) {
+            const std::size_t k = all.shape()[0], n = all.shape()[1];
+            mean_.assign(k, 0.0);
+            res_.assign(k, 0.0);
+            tot_.assign(k, 0.0);
+            abs_ = 0;
+            for (std::size_t i = 0; i < k; ++i) {
+                for (std::size_t j = 0; j < n; ++j)
+                    mean_[i] += static_cast<double>(all(i, j));
+                mean_[i] /= static_cast<double>(n);
+            }
+        }
+    }
+
+    template <class Y>
+    void add(const matrix<T>& out, const Y& y)
+    {
+        const std::size_t k = out.shape()[0], n = out.shape()[1];
+        if constexpr (task == Task::classification) {
+            count_ += n;
+            if constexpr (is_index_vector<Y>) {
+                right_ += count_correct(out, y, best_, arg_);
+            } else { // one-hot targets: compare with the argmax of each target column
+                ensure_shape(truth_, n);
+                for (std::size_t j = 0; j < n; ++j) {
+                    std::size_t a = 0;
+                    for (std::size_t i = 1; i < k; ++i)
+                        if (y(i, j) > y(a, j))
+                            a = i;
+                    truth_(j) = a;
+                }
+                right_ += count_correct(out, truth_, best_, arg_);
+            }
+        } else if constexpr (task == Task::binary) {
+            count_ += k * n;
+            for (std::size_t i = 0; i < k; ++i)
+                for (std::size_t j = 0; j < n; ++j) {
+                    bool t;
+                    if constexpr (is_index_vector<Y>)
+                        t = y(j) != 0;
+                    else
+                        t = y(i, j) >= T(0.5);
+                    right_ += (out(i, j) >= T(0.5)) == t;
+                }
+        } else if constexpr (task == Task::regression) {
+            count_ += k * n;
+            for (std::size_t i = 0; i < k; ++i)
+                for (std::size_t j = 0; j < n; ++j) {
+                    const double t = static_cast<double>(y(i, j));
+                    const double d = static_cast<double>(out(i, j)) - t;
+                    res_[i] += d * d;
+                    abs_ += std::abs(d);
+                    tot_[i] += (t - mean_[i]) * (t - mean_[i]);
+                }
+        }
+    }
+
+    void finish(Scores& s) const
+    {
+        if (count_ == 0)
+            return;
+        if constexpr (task == Task::classification || task == Task::binary)
+            s.accuracy = static_cast<double>(right_) / static_cast<double>(count_);
+        if constexpr (task == Task::regression) {
+            double res = 0, r2 = 0;
+            for (std::size_t i = 0; i < res_.size(); ++i) {
+                res += res_[i];
+                r2 += r2_of(res_[i], tot_[i]);
+            }
+            s.mse = res / static_cast<double>(count_);
+            s.mae = abs_ / static_cast<double>(count_);
+            s.r2 = r2 / static_cast<double>(res_.size());
+        }
+    }
+
+private:
+    std::size_t right_ = 0, count_ = 0;
+    vector<T> best_;
+    label_vector arg_, truth_;
+    std::vector<double> mean_, res_, tot_;
+    double abs_ = 0;
+};
+
+} // namespace detail
+
+/// The loss and the metrics that fit it (see Scores) of net on X [in, n] against targets Y, as
+/// the loss takes them (class indices [n], one-hot or 0/1 [k, n], real [k, n]), evaluated in
+/// chunks of batch_size columns (0: all at once). Throws shape_error when Y does not have n
+/// samples or n = 0, and whatever the network and the loss throw.
+template <class Net, class Loss, class Y>
+Scores evaluate(Net& net, const Loss& loss, const matrix<typename Net::value_type>& X, const Y& y,
+                std::size_t batch_size = 0)
+{
+    using T = typename Net::value_type;
+    static_assert(detail::check_target_type<T, Y>());
+    const std::size_t n = X.shape()[1];
+    if (detail::target_count(y) != n)
+        throw shape_error(detail::cat("evaluate: targets for ", detail::target_count(y), " samples but X has ", n,
+                                      " (samples are columns)"));
+    if (n == 0)
+        throw shape_error(detail::cat("evaluate: no samples (X is ", detail::shape_str(X.shape()), ")"));
+    detail::scorer<T, task_of<Loss>> score;
+    score.start(y);
+    Scores s;
+    if (batch_size == 0 || batch_size >= n) {
+        s.loss = static_cast<double>(net.loss_value(loss, X, y));
+        score.add(net.output(), y);
+    } else {
+        matrix<T> Xb;
+        Y yb;
+        double total = 0;
+        for (std::size_t first = 0; first < n; first += batch_size) {
+            const std::size_t count = std::min(batch_size, n - first);
+            copy_columns_into(X, first, count, Xb);
+            detail::copy_targets_into(y, first, count, yb);
+            total += static_cast<double>(net.loss_value(loss, Xb, yb)) * static_cast<double>(count);
+            score.add(net.output(), yb);
+        }
+        s.loss = total / static_cast<double>(n);
+    }
+    score.finish(s);
+    return s;
+}
+
+} // namespace MININN_ISA
+} // namespace mininn
