@@ -160,3 +160,13 @@ TEST_CASE("CrossEntropy throws numeric_error when the predictions hold NaN")
     auto msg = test::message_of<numeric_error>([&] { CrossEntropy{}.value(bad, label_vector{0, 1}); });
     CHECK_MESSAGE_CONTAINS(msg, "network output or the targets contain NaN or inf");
 }
+
+TEST_CASE("CrossEntropy: a [1, n] matrix of class indices is refused with the fix named")
+{
+    const matrix<double> idx = {{0, 1}}; // class indices written as a [1, n] matrix
+    const auto msg = test::message_of<shape_error>([&] { CrossEntropy{}.value(P, idx); });
+    CHECK(msg == "CrossEntropy: targets [1, 2] for 3 classes: class indices go in a 1-D integer label_vector [n] "
+                 "(label_vector(xt::cast<std::size_t>(xt::flatten(y)))), one-hot targets in a matrix [3, n]");
+    CHECK(is_cross_entropy<CrossEntropy>);
+    CHECK(task_of<CrossEntropy> == Task::classification);
+}

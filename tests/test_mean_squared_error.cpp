@@ -127,11 +127,13 @@ TEST_CASE("fit() with several real targets reports validation metrics, and hande
         for (std::size_t c = 0; c < 4; ++c)
             for (std::size_t j = 0; j < 200; ++j)
                 Y(i, j) += W(i, c) * X(c, j);
+    for (std::size_t j = 0; j < 200; ++j)
+        Y(0, j) += 5; // targets whose mean is far from 0: R^2 must centre them
     Network a{Dense<float>(4, 2, init::xavier, rng)};
     auto b = a;
     GD<float> ga(0.05f), gb(0.05f);
     FitOptions o;
-    o.epochs = 40;
+    o.epochs = 60;
     o.batch_size = 16;
     o.validation_split = 0.25;
     o.verbose = Verbosity::silent;
@@ -139,12 +141,20 @@ TEST_CASE("fit() with several real targets reports validation metrics, and hande
     auto Xc = X;
     auto Yc = Y;
     const History hb = fit(b, MeanSquaredError{}, gb, std::move(Xc), std::move(Yc), o);
-    REQUIRE(ha.epochs.size() == 40);
+    REQUIRE(ha.epochs.size() == 60);
     const EpochLog& e = ha.epochs.back();
     CHECK(e.val_mse < 1e-3); // a linear map, learnt
     CHECK(e.val_r2 > 0.999);
     CHECK(std::isnan(e.val_accuracy));
-    for (std::size_t k = 0; k < 40; ++k)
+    for (std::size_t k = 0; k < 60; ++k)
         CHECK(ha.epochs[k].loss == hb.epochs[k].loss);
     CHECK(a.layer<0>().weights() == b.layer<0>().weights());
+    // An untrained network, whose R^2 is far from 1, so each metric's formula shows.
+    Network c{Dense<float>(4, 2, init::xavier, rng)};
+    const Scores sa = evaluate(c, MeanSquaredError{}, X, Y, 64);
+    const matrix<float> pred = c.forward(X);
+    CHECK(sa.r2 < 0.5);
+    CHECK(sa.r2 == doctest::Approx(r2_score(Y, pred)).epsilon(1e-6));
+    CHECK(sa.mse == doctest::Approx(mean_squared_error(Y, pred)).epsilon(1e-6));
+    CHECK(sa.mae == doctest::Approx(mean_absolute_error(Y, pred)).epsilon(1e-6));
 }

@@ -153,3 +153,22 @@ TEST_CASE("accuracy, target names and errors")
     CHECK(msg == "classification_report: 1 target names for 4 classes");
     CHECK_THROWS_AS(confusion_matrix(label_vector{}, label_vector{}), shape_error);
 }
+
+TEST_CASE("regression metrics match scikit-learn's documented examples")
+{
+    // sklearn.metrics docs: y_true [3, -0.5, 2, 7], y_pred [2.5, 0.0, 2, 8]
+    const matrix<double> t = {{3, -0.5, 2, 7}}, p = {{2.5, 0.0, 2, 8}};
+    CHECK(mean_squared_error(t, p) == doctest::Approx(0.375).epsilon(1e-15));
+    CHECK(mean_absolute_error(t, p) == doctest::Approx(0.5).epsilon(1e-15));
+    CHECK(r2_score(t, p) == doctest::Approx(0.9486081370449679).epsilon(1e-14));
+    // two outputs (samples are columns): y_true [[0.5, 1], [-1, 1], [7, -6]], y_pred [[0, 2], [-1, 2], [8, -5]]
+    const matrix<double> t2 = {{0.5, -1, 7}, {1, 1, -6}}, p2 = {{0, -1, 8}, {2, 2, -5}};
+    CHECK(mean_squared_error(t2, p2) == doctest::Approx(0.7083333333333334).epsilon(1e-14));
+    CHECK(mean_absolute_error(t2, p2) == doctest::Approx(0.75).epsilon(1e-14));
+    CHECK(r2_score(t2, p2) == doctest::Approx(0.9368005266622779).epsilon(1e-14)); // uniform average
+    // constant true values: 1 when predicted exactly, else 0 (sklearn's convention)
+    CHECK(r2_score(matrix<double>{{2, 2}}, matrix<double>{{2, 2}}) == 1.0);
+    CHECK(r2_score(matrix<double>{{2, 2}}, matrix<double>{{2, 3}}) == 0.0);
+    const auto msg = test::message_of<shape_error>([&] { r2_score(t, t2); });
+    CHECK(msg == "r2_score: true values [1, 4] but predictions [2, 3] (expected [outputs, samples])");
+}

@@ -95,14 +95,23 @@ struct BinaryCrossEntropy {
                 G(i, j) = (P(i, j) - at<T>(y, i, j)) * inv_n; // dL/dz = (sigmoid(z) - t) / n
     }
 
+    /// Whether targets of type Y fit outputs of scalar type T; a static_assert says why not.
+    template <class T, class Y>
+    static constexpr bool accepts()
+    {
+        constexpr bool ok = detail::is_index_vector<Y> || std::is_same_v<Y, matrix<T>>;
+        static_assert(ok, "BinaryCrossEntropy targets are a matrix<T> [k, n] of 0/1 values of the network's scalar "
+                          "type (for one output, [1, n]), or integer 0/1 labels [n] (label_vector)");
+        return ok;
+    }
+
     /// Checks targets for outputs [k, n] of scalar type T: throws shape_error or label_error
     /// naming the first bad target.
     template <class T, class Y>
     static void check_targets(std::size_t k, std::size_t n, const Y& y)
     {
-        static_assert(detail::is_index_vector<Y> || std::is_same_v<Y, matrix<T>>,
-                      "BinaryCrossEntropy targets are a matrix<T> [k, n] of 0/1 values of the network's scalar "
-                      "type (for one output, [1, n]), or integer 0/1 labels [n] (label_vector)");
+        if constexpr (!accepts<T, Y>())
+            return;
         const std::array<std::size_t, 2> shape{k, n};
         if constexpr (detail::is_index_vector<Y>) {
             if (k != 1)

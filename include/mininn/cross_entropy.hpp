@@ -152,22 +152,33 @@ struct CrossEntropy {
         return mean_loss(total, n);
     }
 
+    /// Whether labels of type L fit predictions of scalar type T; a static_assert says why not
+    /// (one message per mistake, so a Network or fit() stops at it).
+    template <class T, class L>
+    static constexpr bool accepts()
+    {
+        constexpr bool floats = L::rank == 1 && std::is_floating_point_v<typename L::value_type>;
+        constexpr bool int_matrix = L::rank == 2 && std::is_integral_v<typename L::value_type>;
+        constexpr bool ok = is_indices<L> || std::is_same_v<L, matrix<T>>;
+        static_assert(!floats, "CrossEntropy: class labels are integers (label_vector, [n]); floating-point labels "
+                               "would be truncated. Convert them with label_vector(xt::cast<std::size_t>(y)) once "
+                               "you know they are whole numbers, or use MeanSquaredError for real targets");
+        static_assert(!int_matrix, "CrossEntropy: an integer matrix is neither class indices nor one-hot targets. "
+                                   "Pass class indices as a 1-D label_vector [n] (label_vector(xt::flatten(y))), or "
+                                   "one-hot targets as a matrix<T> [K, n] of the network's scalar type");
+        static_assert(ok || floats || int_matrix,
+                      "CrossEntropy labels are an integer xt::xtensor<I, 1> of class indices "
+                      "or a one-hot matrix<T> [K, n] of the network's scalar type");
+        return ok;
+    }
+
     /// Checks labels for predictions [K, n] of scalar type T, as value() does, without the
     /// predictions: throws shape_error or label_error naming the first bad label.
     template <class T, class L>
     static void check_labels(std::size_t K, std::size_t n, const L& Y)
     {
-        static_assert(!(L::rank == 1 && std::is_floating_point_v<typename L::value_type>),
-                      "CrossEntropy: class labels are integers (label_vector, [n]); floating-point labels "
-                      "would be truncated. Convert them with label_vector(xt::cast<std::size_t>(y)) once "
-                      "you know they are whole numbers, or use MeanSquaredError for real targets");
-        static_assert(!(L::rank == 2 && std::is_integral_v<typename L::value_type>),
-                      "CrossEntropy: an integer matrix is neither class indices nor one-hot targets. Pass "
-                      "class indices as a 1-D label_vector [n] (label_vector(xt::flatten(y))), or one-hot "
-                      "targets as a matrix<T> [K, n] of the network's scalar type");
-        static_assert(is_indices<L> || (std::is_same_v<L, matrix<T>>),
-                      "CrossEntropy labels are an integer xt::xtensor<I, 1> of class indices "
-                      "or a one-hot matrix<T> [K, n] of the network's scalar type");
+        if constexpr (!accepts<T, L>())
+            return;
         const std::array<std::size_t, 2> shape{K, n};
         if constexpr (is_indices<L>) {
             if (Y.shape()[0] != n)

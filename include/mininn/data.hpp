@@ -175,22 +175,23 @@ namespace detail {
 
 // Training targets are class indices (label_vector [n]) or a matrix<T> [k, n]; these give both
 // the same column operations, so fit() and evaluate() are written once.
+// Whether Y is a target type; a static_assert says what to pass instead.
 template <class T, class Y>
-constexpr bool check_target_type(const char* = nullptr)
+constexpr bool check_target_type()
 {
-    static_assert(!(Y::rank == 1 && std::is_floating_point_v<typename Y::value_type>),
-                  "targets [n] of floating-point type: class labels go in a label_vector (std::size_t), real "
-                  "targets in a matrix<T> [k, n] (for one output, [1, n], e.g. "
-                  "matrix<T>(xt::view(y, xt::newaxis(), xt::all())))");
-    static_assert(!(Y::rank == 1 && std::is_integral_v<typename Y::value_type> &&
-                    !std::is_same_v<typename Y::value_type, std::size_t>),
-                  "class labels go in a label_vector (xt::xtensor<std::size_t, 1>): convert with "
-                  "label_vector(xt::cast<std::size_t>(y))");
-    static_assert(Y::rank != 2 || std::is_same_v<typename Y::value_type, T>,
-                  "matrix targets must have the network's scalar type (matrix<float> for a float network)");
-    static_assert(std::is_same_v<Y, label_vector> || std::is_same_v<Y, matrix<T>>,
+    constexpr bool ok = std::is_same_v<Y, label_vector> || std::is_same_v<Y, matrix<T>>;
+    constexpr bool floats = Y::rank == 1 && std::is_floating_point_v<typename Y::value_type>;
+    constexpr bool ints = Y::rank == 1 && std::is_integral_v<typename Y::value_type> && !ok;
+    constexpr bool scalar = Y::rank == 2 && !std::is_same_v<typename Y::value_type, T>;
+    static_assert(!floats, "targets [n] of floating-point type: class labels go in a label_vector (std::size_t), "
+                           "real targets in a matrix<T> [k, n] (for one output, [1, n], e.g. "
+                           "matrix<T>(xt::view(y, xt::newaxis(), xt::all())))");
+    static_assert(!ints, "class labels go in a label_vector (xt::xtensor<std::size_t, 1>): convert with "
+                         "label_vector(xt::cast<std::size_t>(y))");
+    static_assert(!scalar, "matrix targets must have the network's scalar type (matrix<float> for a float network)");
+    static_assert(ok || floats || ints || scalar,
                   "targets are class indices (label_vector [n]) or a matrix<T> [k, n] of the network's scalar type");
-    return true;
+    return ok;
 }
 
 inline std::size_t target_count(const label_vector& y) noexcept { return y.size(); }

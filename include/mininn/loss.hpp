@@ -70,9 +70,8 @@ struct has_loss_value : std::false_type {
 };
 template <class Loss, class T, class Y>
 struct has_loss_value<Loss, T, Y,
-                      std::void_t<decltype(std::declval<const Loss&>().value(std::declval<const matrix<T>&>(),
-                                                                              std::declval<const Y&>()))>>
-    : std::true_type {
+                      std::void_t<decltype(std::declval<const Loss&>().value(
+                          std::declval<const matrix<T>&>(), std::declval<const Y&>()))>> : std::true_type {
 };
 
 template <class Loss, class T, class Y, class = void>
@@ -85,17 +84,38 @@ struct has_loss_gradient<Loss, T, Y,
     : std::true_type {
 };
 
+// A loss may declare `template <class T, class Y> static constexpr bool accepts()`, which
+// static_asserts with its own message when it does not take targets Y; a Network checks it first.
+template <class Loss, class T, class Y, class = void>
+struct has_accepts : std::false_type {
+};
+template <class Loss, class T, class Y>
+struct has_accepts<Loss, T, Y, std::void_t<decltype(Loss::template accepts<T, Y>())>> : std::true_type {
+};
+template <class Loss, class T, class Y>
+constexpr bool loss_accepts()
+{
+    if constexpr (has_accepts<Loss, T, Y>::value)
+        return Loss::template accepts<T, Y>();
+    else
+        return true;
+}
+
 /// Checks a loss type against the concept above for outputs of scalar type T and targets Y.
 template <class Loss, class T, class Y>
 constexpr bool check_loss_concept()
 {
-    static_assert(has_loss_value<Loss, T, Y>::value,
-                  "this loss has no `T value(const matrix<T>& out, const Targets& y) const` for these targets: "
-                  "see the loss concept in mininn/loss.hpp (or the targets are of a type the loss does not take)");
-    static_assert(has_loss_gradient<Loss, T, Y>::value,
-                  "this loss has no `void gradient(const matrix<T>& out, const Targets& y, matrix<T>& G) const` "
-                  "for these targets: see the loss concept in mininn/loss.hpp");
-    return true;
+    if constexpr (!loss_accepts<Loss, T, Y>()) {
+        return false;
+    } else {
+        static_assert(has_loss_value<Loss, T, Y>::value,
+                      "this loss has no `T value(const matrix<T>& out, const Targets& y) const` for these targets: "
+                      "see the loss concept in mininn/loss.hpp (or the targets are of a type the loss does not take)");
+        static_assert(has_loss_gradient<Loss, T, Y>::value,
+                      "this loss has no `void gradient(const matrix<T>& out, const Targets& y, matrix<T>& G) const` "
+                      "for these targets: see the loss concept in mininn/loss.hpp");
+        return has_loss_value<Loss, T, Y>::value && has_loss_gradient<Loss, T, Y>::value;
+    }
 }
 
 /// The batch mean total / n of a summed loss. Throws numeric_error, naming the loss, when it is
@@ -111,7 +131,7 @@ T checked_mean_loss(const char* who, T total, std::size_t n)
 }
 
 template <class Y>
-constexpr bool is_index_vector = std::is_integral_v<typename Y::value_type> && Y::rank == 1;
+constexpr bool is_index_vector = std::is_integral_v<typename Y::value_type>&& Y::rank == 1;
 
 } // namespace detail
 

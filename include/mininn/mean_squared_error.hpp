@@ -52,14 +52,23 @@ struct MeanSquaredError {
                     [inv_n](auto a, auto b) { return (a - b) * inv_n; }); // d/da of (a - b)^2 / (2n)
     }
 
+    /// Whether targets of type Y fit outputs of scalar type T; a static_assert says why not.
+    template <class T, class Y>
+    static constexpr bool accepts()
+    {
+        constexpr bool ok = std::is_same_v<Y, matrix<T>>;
+        static_assert(ok, "MeanSquaredError targets are a matrix<T> [k, n] of the network's scalar type, one column "
+                          "per sample (for one output, [1, n]); class labels need CrossEntropy or BinaryCrossEntropy");
+        return ok;
+    }
+
     /// Checks targets for outputs [k, n]: throws shape_error unless Y is [k, n].
     template <class T, class Y>
     static void check_targets(std::size_t k, std::size_t n, const Y& y)
     {
-        static_assert(std::is_same_v<Y, matrix<T>>,
-                      "MeanSquaredError targets are a matrix<T> [k, n] of the network's scalar type, one column "
-                      "per sample (for one output, [1, n]); class labels need CrossEntropy or BinaryCrossEntropy");
-        if (y.shape()[0] != k || y.shape()[1] != n)
+        if constexpr (!accepts<T, Y>())
+            return;
+        else if (y.shape()[0] != k || y.shape()[1] != n)
             throw shape_error(detail::cat("MeanSquaredError: targets ", detail::shape_str(y.shape()),
                                           " do not match predictions [", k, ", ", n,
                                           "] (expected [outputs, samples], samples are columns)"));

@@ -288,7 +288,30 @@ public:
             return compute_gradients(loss, matrix<T>(X), Y, input_grad);
         if (is_own_buffer(Y))
             return compute_gradients(loss, std::forward<E>(X), L(Y), input_grad);
-        static_assert(check_loss_fits<Loss, L>());
+        if constexpr (!check_loss_fits<Loss, L>())
+            return T(0); // a static_assert has said why
+        else
+            return gradients_of(loss, std::forward<E>(X), Y, input_grad);
+    }
+
+    /// The loss of the network's output for X against Y, without gradients.
+    /// With a final Softmax and CrossEntropy, or a final Sigmoid and BinaryCrossEntropy, the
+    /// loss is taken from the logits, exactly as compute_gradients takes it.
+    template <class Loss, class E, class L>
+    T loss_value(const Loss& loss, const E& X, const L& Y)
+    {
+        if constexpr (!check_loss_fits<Loss, L>())
+            return T(0);
+        else if constexpr (is_binary_cross_entropy<Loss>)
+            return loss.value_from_logits(forward_to_logits(X), Y);
+        else
+            return loss_of_output(loss, forward(X), Y);
+    }
+
+private:
+    template <class Loss, class E, class L>
+    T gradients_of(const Loss& loss, E&& X, const L& Y, bool input_grad)
+    {
         if constexpr (fuses_head<Loss>()) {
             if (std::get<depth - 2>(layers_).out_features() <= detail::fused_head_max_classes)
                 return head_gradients(std::forward<E>(X), Y, input_grad);
@@ -319,19 +342,7 @@ public:
         }
     }
 
-    /// The loss of the network's output for X against Y, without gradients.
-    /// With a final Softmax and CrossEntropy, the loss is taken from the logits, exactly as
-    /// compute_gradients and the fused head take it, so the three agree.
-    template <class Loss, class E, class L>
-    T loss_value(const Loss& loss, const E& X, const L& Y)
-    {
-        static_assert(check_loss_fits<Loss, L>());
-        if constexpr (is_binary_cross_entropy<Loss>)
-            return loss.value_from_logits(forward_to_logits(X), Y);
-        else
-            return loss_of_output(loss, forward(X), Y);
-    }
-
+public:
     /// dL/dX [in, n] from the last backward or compute_gradients with input_grad = true.
     /// Throws std::logic_error when it was not requested.
     const matrix<T>& input_grad() const
@@ -378,14 +389,17 @@ private:
     template <class Loss, class Y>
     static constexpr bool check_loss_fits()
     {
-        static_assert(!is_cross_entropy<Loss> || detail::is_softmax<Last>::value,
-                      "CrossEntropy takes class probabilities: end the network with Softmax{} (for one yes/no "
-                      "output, end it with Sigmoid{} and use BinaryCrossEntropy; for real targets use "
-                      "MeanSquaredError)");
-        static_assert(!is_binary_cross_entropy<Loss> || detail::is_sigmoid<Last>::value,
-                      "BinaryCrossEntropy takes probabilities: end the network with Sigmoid{} (for one class out "
-                      "of several, end it with Softmax{} and use CrossEntropy)");
-        return detail::check_loss_concept<Loss, T, Y>();
+        constexpr bool ce_ok = !is_cross_entropy<Loss> || detail::is_softmax<Last>::value;
+        constexpr bool bce_ok = !is_binary_cross_entropy<Loss> || detail::is_sigmoid<Last>::value;
+        static_assert(ce_ok, "CrossEntropy takes class probabilities: end the network with Softmax{} (for one yes/no "
+                             "output, end it with Sigmoid{} and use BinaryCrossEntropy; for real targets use "
+                             "MeanSquaredError)");
+        static_assert(bce_ok, "BinaryCrossEntropy takes probabilities: end the network with Sigmoid{} (for one class "
+                              "out of several, end it with Softmax{} and use CrossEntropy)");
+        if constexpr (ce_ok && bce_ok)
+            return detail::check_loss_concept<Loss, T, Y>();
+        else
+            return false;
     }
 
     // Forward with the final Sigmoid run as a layer of its own (not fused into the Dense layer

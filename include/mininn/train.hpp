@@ -122,7 +122,6 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
 {
     using T = typename Net::value_type;
     using clock = std::chrono::steady_clock;
-    static_assert(check_target_type<T, Y>());
     if (target_count(y) != X.shape()[1])
         throw shape_error(detail::cat("fit: targets for ", target_count(y), " samples but X has ", X.shape()[1],
                                       " (samples are columns)"));
@@ -319,7 +318,10 @@ History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::val
             const FitOptions& options, const matrix<typename Net::value_type>* X_val = nullptr,
             const Y* y_val = nullptr)
 {
-    return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, nullptr, static_cast<Y*>(nullptr));
+    if constexpr (!detail::check_target_type<typename Net::value_type, Y>())
+        return History{}; // a static_assert has said why
+    else
+        return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, nullptr, static_cast<Y*>(nullptr));
 }
 
 /// fit() that takes the training set, handed over with std::move: each epoch's shuffle then
@@ -330,7 +332,10 @@ History fit(Net& net, const Loss& loss, Opt& opt, matrix<typename Net::value_typ
             const FitOptions& options, const matrix<typename Net::value_type>* X_val = nullptr,
             const Y* y_val = nullptr)
 {
-    return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, &X, &y);
+    if constexpr (!detail::check_target_type<typename Net::value_type, Y>())
+        return History{};
+    else
+        return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, &X, &y);
 }
 
 } // namespace MININN_ISA
