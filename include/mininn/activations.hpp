@@ -44,7 +44,7 @@ public:
     template <class E>
     const matrix<T>& forward(const E& z, std::size_t index = standalone)
     {
-        check_input(z, 0, index, name());
+        check_input(z, 0, index, *this);
         const matrix<T>& Z = input_.bind(z);
         output_for(Z.shape()[0], Z.shape()[1]);
         return apply(Z.data(), nullptr);

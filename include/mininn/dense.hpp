@@ -85,7 +85,7 @@ public:
     void forward_into(E&& x, matrix<T>& out, std::size_t index = standalone)
     {
         check_parameters(index);
-        detail::check_input(x, in_features(), index, name());
+        detail::check_input(x, in_features(), index, *this);
         const matrix<T>& X = input_.bind(std::forward<E>(x), &out); // d.forward(d.forward(X)) reads a copy
         detail::ensure_shape(out, out_features(), X.shape()[1]);
         xt::blas::gemm(W_, X, out);

@@ -358,14 +358,14 @@ public:
     template <class F>
     void visit_parameters(F&& f)
     {
-        visit_named_parameters([&](std::size_t, const std::string&, const char*, auto& p, auto& g) { f(p, g); });
+        visit_layers<0, false>(f); // optimizers call this every step: no layer names built
     }
 
     /// Calls f(layer_index, layer_name, role, parameter, gradient), role "W" or "b".
     template <class F>
     void visit_named_parameters(F&& f)
     {
-        visit_layers<0>(f);
+        visit_layers<0, true>(f);
     }
 
     /// Number of scalar parameters.
@@ -462,7 +462,7 @@ private:
         if constexpr (I + 1 < End && detail::is_dense<std::decay_t<decltype(l)>>::value) {
             auto& next = std::get<I + 1>(layers_);
             if constexpr (detail::takes_bias<std::decay_t<decltype(next)>>::value) {
-                detail::check_input(x, l.input_rows(), I, l.name());
+                detail::check_input(x, l.input_rows(), I, l);
                 l.forward_into(std::forward<E>(x), next.output_for(l.out_features(), x.shape()[1]), I);
                 const matrix<T>& a = next.activate_in_place(std::as_const(l).bias().data());
                 if constexpr (I + 2 < End)
@@ -508,7 +508,7 @@ private:
             CrossEntropy::check_labels<T>(dense2.out_features(), X.shape()[1], Y);
         dense2.check_parameters(D - 2);
         auto run = [&](auto&& x) {
-            detail::check_input(x, dense1.input_rows(), D - 4, dense1.name());
+            detail::check_input(x, dense1.input_rows(), D - 4, dense1);
             const std::size_t n = x.shape()[1], h = dense1.out_features(), c = dense2.out_features();
             output_ = input_grad_ = nullptr;
             head_consumed_ = true; // from here on the layers' buffers no longer hold a forward pass
@@ -575,14 +575,19 @@ private:
         }
     }
 
-    template <std::size_t I, class F>
+    // f(index, name, role, p, g) when Named, else f(p, g).
+    template <std::size_t I, bool Named, class F>
     void visit_layers(F& f)
     {
         if constexpr (I < depth) {
             auto& l = std::get<I>(layers_);
-            const std::string name = l.name();
-            l.visit_parameters([&](const char* role, auto& p, auto& g) { f(I, name, role, p, g); });
-            visit_layers<I + 1>(f);
+            if constexpr (Named) {
+                const std::string name = l.name();
+                l.visit_parameters([&](const char* role, auto& p, auto& g) { f(I, name, role, p, g); });
+            } else {
+                l.visit_parameters([&](const char*, auto& p, auto& g) { f(p, g); });
+            }
+            visit_layers<I + 1, Named>(f);
         }
     }
 

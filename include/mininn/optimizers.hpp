@@ -139,13 +139,14 @@ public:
         const T c1 = T(1) - static_cast<T>(std::pow(static_cast<double>(b1), t_));
         const T c2 = T(1) - static_cast<T>(std::pow(static_cast<double>(b2), t_));
         const T decay = T(1) - lr * wd;
+        const T lr_c1 = lr / c1, inv_c2 = T(1) / c2; // one division per entry instead of three
         state_.each(net, wd > T(0) ? "AdamW" : "Adam", [&](T* p, const T* g, std::size_t n, T* m, T* v) {
             detail::update(
                 n,
                 [&](auto gi, auto& pi, auto& mi, auto& vi) {
                     mi = b1 * mi + (T(1) - b1) * gi;
                     vi = b2 * vi + (T(1) - b2) * gi * gi;
-                    pi = decay * pi - lr * (mi / c1) / (xsimd::sqrt(vi / c2) + eps);
+                    pi = decay * pi - lr_c1 * mi / (xsimd::sqrt(vi * inv_c2) + eps);
                 },
                 g, p, m, v);
         });

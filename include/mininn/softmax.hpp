@@ -39,7 +39,7 @@ public:
     template <class E>
     const matrix<T>& forward(const E& z, std::size_t index = standalone)
     {
-        detail::check_input(z, 0, index, name());
+        detail::check_input(z, 0, index, *this);
         const matrix<T>& Z = input_.bind(z, &S_);
         logits_kept_ = false;
         const std::size_t K = Z.shape()[0], n = Z.shape()[1];

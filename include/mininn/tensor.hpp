@@ -36,16 +36,17 @@ inline std::string layer_label(std::size_t index, const std::string& name)
     return index == standalone ? name : cat("layer ", index, " (", name, ")");
 }
 
-/// Throws shape_error unless x is 2-D with `rows` rows (rows == 0 accepts any row count).
-template <class E>
-void check_input(const E& x, std::size_t rows, std::size_t index, const std::string& name)
+/// Throws shape_error unless x is 2-D with `rows` rows (rows == 0 accepts any row count),
+/// naming the layer: its name is built only for the message, never on a step that passes.
+template <class E, class Layer>
+void check_input(const E& x, std::size_t rows, std::size_t index, const Layer& layer)
 {
     const auto& shape = x.shape();
     const bool ok = x.dimension() == 2 && (rows == 0 || shape[0] == rows) && shape[1] > 0;
     if (ok)
         return;
     const std::string expected = rows == 0 ? "[k, n]" : cat("[", rows, ", n]");
-    throw shape_error(cat(layer_label(index, name), ": expected input ", expected,
+    throw shape_error(cat(layer_label(index, layer.name()), ": expected input ", expected,
                           " with n >= 1 (samples are columns), got ", shape_str(shape)));
 }
 

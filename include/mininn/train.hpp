@@ -79,6 +79,10 @@ namespace detail {
 template <class Net>
 void check_gradients_finite(Net& net, std::size_t epoch, std::size_t batch)
 {
+    bool finite = true;
+    net.visit_parameters([&](auto&, auto& g) { finite = finite && all_finite(g.data(), g.size()); });
+    if (finite) // the layers' names are built only for the message
+        return;
     net.visit_named_parameters([&](std::size_t layer, const std::string& name, const char* role, auto&, auto& g) {
         if (!all_finite(g.data(), g.size()))
             throw numeric_error(cat("epoch ", epoch, ", batch ", batch, ": the gradient of ", role, " in layer ",
