@@ -42,7 +42,6 @@ def main():
     a = ap.parse_args()
     results = {name: {"mininn": [], "sklearn": []} for name in a.datasets}
     with tempfile.TemporaryDirectory() as splits:
-        header = run([a.tabular, "--splits", "1", "--datasets", "iris"]).splitlines()[0]
         for rep in range(a.reps):
             for name in a.datasets:
                 m = run([a.tabular, "--splits", str(a.splits), "--datasets", name, "--write-splits", splits])
@@ -50,7 +49,7 @@ def main():
                 s = run([sys.executable, PEER, "--splits-dir", splits, "--splits", str(a.splits), "--datasets", name])
                 results[name]["sklearn"].append(row(s, name))
                 if rep == 0:
-                    peer_header = s.splitlines()[0]
+                    header, peer_header = m.splitlines()[0], s.splitlines()[0]
                 print(f"rep {rep + 1}/{a.reps} {name}: mininn {results[name]['mininn'][-1]['seconds']:.4f} s, "
                       f"scikit-learn {results[name]['sklearn'][-1]['seconds']:.4f} s", file=sys.stderr, flush=True)
     print(header)

@@ -169,10 +169,14 @@ int main(int argc, char** argv)
     CLI11_PARSE(app, argc, argv);
 
     try {
-        std::printf("mininn %s, %s kernels, %zu splits (test fraction %.2f), %zu epochs of batch %zu, hidden %zu, "
-                    "Adam lr %g\n",
-                    version(), detail::simd_isa(), opt.splits, opt.test_fraction, opt.epochs, opt.batch, opt.hidden,
-                    opt.lr);
+        const BlasInfo blas = blas_info();
+        std::printf("mininn %s (%s kernels, OpenBLAS %s kernels, %d threads), %zu splits (test fraction %.2f), %zu "
+                    "epochs of batch %zu, hidden %zu, Adam lr %g\n",
+                    version(), detail::simd_isa(), blas.core.c_str(), blas.threads, opt.splits, opt.test_fraction,
+                    opt.epochs, opt.batch, opt.hidden, opt.lr);
+        const std::string advice = blas_warning();
+        if (!advice.empty())
+            std::fprintf(stderr, "tabular: %s\n", advice.c_str());
         std::printf("%-14s %-10s %11s  %-9s %8s %8s %12s\n", "dataset", "task", "samples", "metric", "mean", "std",
                     "train_s");
         for (const auto& name : opt.datasets) {
