@@ -245,3 +245,20 @@ TEST_CASE("below fused_head_parallel_columns, or with one thread, the helper is 
     train_three_steps(1, 20011, &sweeps);
     CHECK(sweeps == 0);
 }
+
+TEST_CASE("a loss derived from CrossEntropy keeps the fused head (a trait, not the exact type)")
+{
+    struct LabelledCrossEntropy : CrossEntropy {
+        std::string name() const { return "LabelledCrossEntropy"; }
+    };
+    Rng rng(31);
+    Network net{Dense<double>(5, 6, init::normal, rng), ReLU{}, Dense<double>(6, 4, init::normal, rng), Softmax{}};
+    auto derived = net;
+    const auto X = test::random_matrix<double>(5, 9, rng);
+    const auto y = random_labels(9, 4, rng);
+    const double a = net.compute_gradients(CrossEntropy{}, X, y);
+    const double b = derived.compute_gradients(LabelledCrossEntropy{}, X, y);
+    CHECK(a == b);
+    CHECK(gradients(net) == gradients(derived));
+    CHECK_THROWS_AS(derived.backward(derived.output()), std::logic_error); // the head ran
+}

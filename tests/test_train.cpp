@@ -1,6 +1,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -336,4 +337,76 @@ TEST_CASE("on a terminal fit draws a live line between its epoch lines, except u
     CHECK(under_mpi.find("epoch 2/2  loss ") != std::string::npos);
     ::close(slave);
     ::close(master);
+}
+
+namespace {
+// A loss of one's own that declares its task: cross-entropy on the probabilities.
+struct OwnCrossEntropy : test::UnfusedCrossEntropy {
+    static constexpr Task task = Task::classification;
+};
+} // namespace
+
+TEST_CASE("fit() and evaluate() with losses of one's own: the loss alone, or the metrics of the declared task")
+{
+    const Blobs d = blobs(120, 3);
+    auto a = small_net(4), b = small_net(4), c = small_net(4);
+    Adam<double> oa(0.01), ob(0.01), oc(0.01);
+    const History ha = fit(a, test::UnfusedCrossEntropy{}, oa, d.X, d.y, quiet(8, 16));
+    const History hb = fit(b, OwnCrossEntropy{}, ob, d.X, d.y, quiet(8, 16));
+    const History hc = fit(c, CrossEntropy{}, oc, d.X, d.y, quiet(8, 16));
+    CHECK(task_of<test::UnfusedCrossEntropy> == Task::other);
+    CHECK(std::isnan(ha.epochs.back().accuracy)); // no task declared: the loss alone
+    CHECK(std::isnan(ha.epochs.back().mse));
+    CHECK(hb.epochs.back().accuracy > 0.9);
+    // The same math through the fused paths and through the loss's own value and gradient.
+    for (std::size_t e = 0; e < 8; ++e) {
+        CHECK(ha.epochs[e].loss == doctest::Approx(hc.epochs[e].loss).epsilon(1e-10));
+        CHECK(hb.epochs[e].accuracy == hc.epochs[e].accuracy);
+    }
+    const Scores s = evaluate(a, test::UnfusedCrossEntropy{}, d.X, d.y);
+    CHECK(s.loss == doctest::Approx(evaluate(c, CrossEntropy{}, d.X, d.y).loss).epsilon(1e-8));
+    CHECK(std::isnan(s.accuracy));
+    CHECK(evaluate(b, OwnCrossEntropy{}, d.X, d.y).accuracy > 0.9);
+}
+
+TEST_CASE("fit() with one-hot matrix targets reports the accuracy of their argmax")
+{
+    const Blobs d = blobs(90, 8);
+    const matrix<double> Y = one_hot<double>(d.y, 3);
+    auto a = small_net(2), b = small_net(2);
+    GD<double> ga(0.5), gb(0.5);
+    const History ha = fit(a, CrossEntropy{}, ga, d.X, d.y, quiet(5, 10));
+    const History hb = fit(b, CrossEntropy{}, gb, d.X, Y, quiet(5, 10));
+    for (std::size_t e = 0; e < 5; ++e) {
+        CHECK(ha.epochs[e].loss == doctest::Approx(hb.epochs[e].loss).epsilon(1e-12));
+        CHECK(ha.epochs[e].accuracy == hb.epochs[e].accuracy);
+    }
+    CHECK(evaluate(b, CrossEntropy{}, d.X, Y, 7).accuracy == evaluate(a, CrossEntropy{}, d.X, d.y).accuracy);
+    CHECK(hb.epochs.back().accuracy > 0.9);
+}
+
+TEST_CASE("the epoch line shows the metrics of the loss's task")
+{
+    EpochLog e;
+    e.epoch = 2;
+    e.loss = 0.5;
+    e.mse = 1;
+    e.mae = 0.75;
+    e.r2 = 0.25;
+    const std::string path = "/tmp/mininn-epoch-line-" + std::to_string(::getpid());
+    std::fflush(stdout);
+    const int saved = ::dup(1);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd >= 0);
+    ::dup2(fd, 1);
+    detail::print_epoch(e, 5);
+    std::fflush(stdout);
+    ::dup2(saved, 1);
+    ::close(fd);
+    ::close(saved);
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    std::remove(path.c_str());
+    CHECK(line == "epoch 3/5  loss 0.5000  mse 1.0000  mae 0.7500  r2 0.2500  0.00 s");
 }

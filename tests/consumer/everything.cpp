@@ -96,6 +96,33 @@ void all_of(const char* dtype)
     const T v = CrossEntropy{}.value(P, y);
     expect(std::isfinite(static_cast<double>(v)), d + " Softmax + CrossEntropy::value");
 
+    // Binary classification (Sigmoid + BinaryCrossEntropy) and regression (MeanSquaredError),
+    // with label and matrix targets, metrics and predict_proba.
+    label_vector yb(y.shape());
+    matrix<T> Yr({std::size_t(1), X.shape()[1]});
+    for (std::size_t j = 0; j < y.size(); ++j) {
+        yb(j) = y(j) == 0 ? 1 : 0;
+        Yr(0, j) = X(0, j) - T(0.5) * X(1, j);
+    }
+    FitOptions o;
+    o.epochs = 20;
+    o.batch_size = 32;
+    o.verbose = Verbosity::silent;
+    Network bin{Dense<T>(4, 8, init::xavier, rng), ReLU<T>{}, Dense<T>(8, 1, init::xavier, rng), Sigmoid<T>{}};
+    Adam<T> ab(T(1e-2));
+    fit(bin, BinaryCrossEntropy{}, ab, X, yb, o);
+    const Scores sb = evaluate(bin, BinaryCrossEntropy{}, X, yb);
+    expect(sb.accuracy > 0.9 && accuracy(yb, bin.predict(X)) == sb.accuracy, d + " binary (accuracy " +
+                                                                                 std::to_string(sb.accuracy) + ")");
+    expect(bin.predict_proba(X).shape()[0] == 1, d + " predict_proba");
+    Network reg{Dense<T>(4, 8, init::xavier, rng), Tanh<T>{}, Dense<T>(8, 1, init::xavier, rng)};
+    Adam<T> ar(T(1e-2));
+    fit(reg, MeanSquaredError{}, ar, X, Yr, o);
+    const Scores sr = evaluate(reg, MeanSquaredError{}, X, Yr, 100);
+    expect(sr.r2 > 0.9 && std::abs(sr.r2 - r2_score(Yr, matrix<T>(reg.forward(X)))) < 1e-4,
+           d + " regression (r2 " + std::to_string(sr.r2) + ")");
+    expect(check_gradients(reg, MeanSquaredError{}, X, Yr).checks.size() > 0, d + " regression gradient check");
+
     // Shuffling helpers.
     const auto order = permutation(X.shape()[1], rng);
     permute_columns_in_place(X, order);
