@@ -70,14 +70,81 @@ TEST_CASE("Adam: bias-corrected moments")
     CHECK(opt.steps() == 2);
 }
 
-TEST_CASE("AdamW decays the weights before the Adam step")
+TEST_CASE("AdamW decays the weights, not the biases, before the Adam step")
 {
     auto net = one_layer();
     Adam<double> opt(0.1, 0.9, 0.999, 1e-8, 0.01);
     set_gradient(net, 1);
     opt.step(net);
-    check_params(net, 1 * (1 - 0.001) - 0.1 / (1 + 1e-8), 2 * (1 - 0.001) - 0.2 / (2 + 1e-8),
+    // first step: m_hat = g, v_hat = g^2, so the Adam step is lr g / (|g| + eps)
+    check_params(net, 1 * (1 - 0.001) - 0.1 / (1 + 1e-8), 2 * (1 - 0.001) - 0.2 / (2 + 1e-8), 0.5 - 0.1 / (1 + 1e-8));
+    CHECK(opt.weight_decay().rate == 0.01);
+    CHECK_FALSE(opt.weight_decay().biases);
+
+    auto all = one_layer();
+    Adam<double> with_biases(0.1, 0.9, 0.999, 1e-8, WeightDecay{0.01, true});
+    set_gradient(all, 1);
+    with_biases.step(all);
+    check_params(all, 1 * (1 - 0.001) - 0.1 / (1 + 1e-8), 2 * (1 - 0.001) - 0.2 / (2 + 1e-8),
                  0.5 * (1 - 0.001) - 0.1 / (1 + 1e-8));
+}
+
+TEST_CASE("GD and Momentum with decoupled weight decay (hand-computed)")
+{
+    // GD: p <- (1 - lr wd) p - lr g, with lr 0.1, wd 0.5: factor 0.95; g = [1, 2], db = 1
+    auto net = one_layer();
+    GD<double> gd(0.1, WeightDecay{0.5});
+    set_gradient(net, 1);
+    gd.step(net);
+    check_params(net, 0.95 * 1 - 0.1 * 1, 0.95 * 2 - 0.1 * 2, 0.5 - 0.1 * 1);
+    GD<double> gd_b(0.1, WeightDecay{0.5, true});
+    set_gradient(net, 1);
+    gd_b.step(net);
+    check_params(net, 0.95 * 0.85 - 0.1 * 1, 0.95 * 1.7 - 0.1 * 2, 0.95 * 0.4 - 0.1 * 1);
+
+    // Momentum: v1 = g, p1 = 0.95 p0 - lr g; v2 = 0.9 g + g, p2 = 0.95 p1 - lr v2 (gradient held at s = 1)
+    auto m = one_layer();
+    Momentum<double> mom(0.1, 0.9, false, WeightDecay{0.5});
+    set_gradient(m, 1);
+    mom.step(m);
+    check_params(m, 0.95 - 0.1, 1.9 - 0.2, 0.5 - 0.1);
+    set_gradient(m, 1);
+    mom.step(m);
+    check_params(m, 0.95 * 0.85 - 0.1 * 1.9, 0.95 * 1.7 - 0.1 * 3.8, 0.4 - 0.1 * 1.9);
+
+    // No decay is exactly the old update, bit for bit.
+    auto a = one_layer(), b = one_layer();
+    GD<double> plain(0.1), zero(0.1, WeightDecay{0.0, true});
+    set_gradient(a, 0.3);
+    set_gradient(b, 0.3);
+    plain.step(a);
+    zero.step(b);
+    CHECK(a.layer<0>().weights() == b.layer<0>().weights());
+}
+
+TEST_CASE("every optimizer's learning rate and weight decay can be changed, and are validated")
+{
+    GD<float> gd(0.1f);
+    Momentum<float> mom(0.1f);
+    Adam<float> adam;
+    gd.set_learning_rate(0.5f);
+    mom.set_learning_rate(0.25f);
+    adam.set_learning_rate(0.125f);
+    CHECK(gd.learning_rate() == 0.5f);
+    CHECK(mom.learning_rate() == 0.25f);
+    CHECK(adam.learning_rate() == 0.125f);
+    auto msg = test::message_of<std::invalid_argument>([&] { gd.set_learning_rate(0.0f); });
+    CHECK(msg == "GD: learning rate must be in (0, inf), got 0");
+    msg = test::message_of<std::invalid_argument>([&] { mom.set_learning_rate(std::nanf("")); });
+    CHECK(msg == "Momentum: learning rate must be in (0, inf), got nan");
+    msg = test::message_of<std::invalid_argument>([&] { adam.set_learning_rate(-1.0f); });
+    CHECK(msg == "Adam: learning rate must be in (0, inf), got -1");
+    CHECK(adam.learning_rate() == 0.125f); // a refused rate changes nothing
+    msg = test::message_of<std::invalid_argument>([&] { mom.set_weight_decay(WeightDecay{-0.1}); });
+    CHECK(msg == "Momentum: weight decay must be in [0, inf), got -0.1");
+    gd.set_weight_decay(WeightDecay{0.01, true});
+    CHECK(gd.weight_decay().biases);
+    CHECK_THROWS_AS(GD<double>(0.1, WeightDecay{std::nan("")}), std::invalid_argument);
 }
 
 TEST_CASE("optimizers refuse bad hyper-parameters and a network that changed")

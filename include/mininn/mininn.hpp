@@ -17,10 +17,12 @@
 #include "binary_cross_entropy.hpp"
 #include "mean_squared_error.hpp"
 #include "network.hpp"
+#include "weight_decay.hpp"
 #include "gd.hpp"
 #include "optimizers.hpp"
 #include "gradcheck.hpp"
 #include "evaluate.hpp"
+#include "schedule.hpp"
 #include "train.hpp"
 
 #include "blas.hpp"

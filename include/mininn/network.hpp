@@ -358,14 +358,22 @@ public:
     template <class F>
     void visit_parameters(F&& f)
     {
-        visit_layers<0, false>(f); // optimizers call this every step: no layer names built
+        visit_layers<0, visit::plain>(f); // optimizers call this every step: no layer names built
+    }
+
+    /// Calls f(role, parameter, gradient) in the same order: role "W" (weights) or "b" (biases),
+    /// which weight decay tells apart.
+    template <class F>
+    void visit_parameter_roles(F&& f)
+    {
+        visit_layers<0, visit::roles>(f);
     }
 
     /// Calls f(layer_index, layer_name, role, parameter, gradient), role "W" or "b".
     template <class F>
     void visit_named_parameters(F&& f)
     {
-        visit_layers<0, true>(f);
+        visit_layers<0, visit::named>(f);
     }
 
     /// Number of scalar parameters.
@@ -575,19 +583,23 @@ private:
         }
     }
 
-    // f(index, name, role, p, g) when Named, else f(p, g).
-    template <std::size_t I, bool Named, class F>
+    enum class visit { plain, roles, named };
+
+    // f(p, g), f(role, p, g) or f(index, name, role, p, g).
+    template <std::size_t I, visit How, class F>
     void visit_layers(F& f)
     {
         if constexpr (I < depth) {
             auto& l = std::get<I>(layers_);
-            if constexpr (Named) {
+            if constexpr (How == visit::named) {
                 const std::string name = l.name();
                 l.visit_parameters([&](const char* role, auto& p, auto& g) { f(I, name, role, p, g); });
+            } else if constexpr (How == visit::roles) {
+                l.visit_parameters([&](const char* role, auto& p, auto& g) { f(role, p, g); });
             } else {
                 l.visit_parameters([&](const char*, auto& p, auto& g) { f(p, g); });
             }
-            visit_layers<I + 1, Named>(f);
+            visit_layers<I + 1, How>(f);
         }
     }
 

@@ -16,6 +16,7 @@
 
 #include "detail/kernels.hpp"
 #include "errors.hpp"
+#include "weight_decay.hpp"
 
 MININN_SIMD_WARNINGS_OFF
 
@@ -27,14 +28,14 @@ namespace detail {
 template <class T, std::size_t Slots>
 class optimizer_state {
 public:
-    /// Calls f(k, p, g, s0, ...) with flat pointers for every parameter k of net, creating
+    /// Calls f(role, p, g, n, s0, ...) with flat pointers for every parameter of net, creating
     /// the state on the first call and checking it against the network on later ones.
     template <class Net, class F>
     void each(Net& net, const char* who, F&& f)
     {
         std::size_t k = 0;
         const bool first = sizes_.empty();
-        net.visit_parameters([&](auto& p, const auto& g) {
+        visit_with_roles(net, [&](const char* role, auto& p, const auto& g) {
             const std::size_t n = p.size();
             if (first) {
                 sizes_.push_back(n);
@@ -45,7 +46,7 @@ public:
                                            k, " had ", k < sizes_.size() ? sizes_[k] : 0, " elements, now ", n,
                                            "); use a new optimizer for a new network"));
             }
-            call(f, k, p.data(), g.data(), n, std::make_index_sequence<Slots>{});
+            call(f, k, role, p.data(), g.data(), n, std::make_index_sequence<Slots>{});
             ++k;
         });
         if (k != sizes_.size())
@@ -55,66 +56,63 @@ public:
 
 private:
     template <class F, std::size_t... S>
-    void call(F& f, std::size_t k, T* p, const T* g, std::size_t n, std::index_sequence<S...>)
+    void call(F& f, std::size_t k, const char* role, T* p, const T* g, std::size_t n, std::index_sequence<S...>)
     {
-        f(p, g, n, state_[S][k].data()...);
+        f(role, p, g, n, state_[S][k].data()...);
     }
 
     std::vector<std::size_t> sizes_;
     std::vector<std::vector<T>> state_[Slots];
 };
 
-template <class T>
-void check_rate(const char* who, const char* what, T v, T lo, T hi, bool lo_open)
-{
-    const bool ok = std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v < hi;
-    if (!ok)
-        throw std::invalid_argument(cat(who, ": ", what, " must be in ", lo_open ? "(" : "[", lo, ", ", hi, "), got ", v));
-}
-
 } // namespace detail
 
-/// Stochastic gradient descent with momentum mu (PyTorch's convention):
+/// Stochastic gradient descent with momentum mu (PyTorch's convention), after the decoupled
+/// weight decay p <- (1 - lr wd) p when one is set (weights only, unless wd.biases):
 ///   v <- mu v + g;  p <- p - lr v              (classical)
 ///   v <- mu v + g;  p <- p - lr (g + mu v)     (Nesterov)
-/// Throws std::invalid_argument for lr <= 0 or mu outside [0, 1).
+/// Throws std::invalid_argument for lr <= 0, mu outside [0, 1) or a decay rate < 0.
 template <class T>
 class Momentum {
 public:
-    explicit Momentum(T lr, T momentum = T(0.9), bool nesterov = false)
-        : lr_(lr), mu_(momentum), nesterov_(nesterov)
+    explicit Momentum(T lr, T momentum = T(0.9), bool nesterov = false, WeightDecay wd = {})
+        : h_("Momentum", lr, wd), mu_(momentum), nesterov_(nesterov)
     {
-        detail::check_rate("Momentum", "learning rate", lr, T(0), T(INFINITY), true);
         detail::check_rate("Momentum", "momentum", momentum, T(0), T(1), false);
     }
 
     template <class Net>
     void step(Net& net)
     {
-        const T lr = lr_, mu = mu_;
+        const T lr = h_.learning_rate(), mu = mu_;
         const bool nesterov = nesterov_;
-        state_.each(net, "Momentum", [&](T* p, const T* g, std::size_t n, T* v) {
+        state_.each(net, "Momentum", [&](const char* role, T* p, const T* g, std::size_t n, T* v) {
+            const T decay = h_.decay_for(role);
             detail::update(
                 n,
                 [&](auto gi, auto& pi, auto& vi) {
                     vi = mu * vi + gi;
-                    pi = pi - lr * (nesterov ? gi + mu * vi : vi);
+                    pi = decay * pi - lr * (nesterov ? gi + mu * vi : vi);
                 },
                 g, p, v);
         });
     }
 
-    T learning_rate() const noexcept { return lr_; }
-    void set_learning_rate(T lr) { lr_ = lr; }
+    T learning_rate() const noexcept { return h_.learning_rate(); }
+    /// Throws std::invalid_argument unless lr is finite and positive.
+    void set_learning_rate(T lr) { h_.set_learning_rate(lr); }
+    const WeightDecay& weight_decay() const noexcept { return h_.weight_decay(); }
+    void set_weight_decay(WeightDecay wd) { h_.set_weight_decay(wd); }
 
 private:
-    T lr_, mu_;
+    detail::rate_and_decay<T> h_;
+    T mu_;
     bool nesterov_;
     detail::optimizer_state<T, 1> state_;
 };
 
 /// Adam (Kingma & Ba), with optional decoupled weight decay (AdamW, Loshchilov & Hutter):
-///   p <- p - lr wd p                          (AdamW only)
+///   p <- p - lr wd p                          (AdamW: weights only, unless wd.biases)
 ///   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
 ///   p <- p - lr m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
 /// Throws std::invalid_argument for lr <= 0, betas outside [0, 1), eps <= 0 or wd < 0.
@@ -122,25 +120,27 @@ template <class T>
 class Adam {
 public:
     explicit Adam(T lr = T(1e-3), T beta1 = T(0.9), T beta2 = T(0.999), T eps = T(1e-8), T weight_decay = T(0))
-        : lr_(lr), b1_(beta1), b2_(beta2), eps_(eps), wd_(weight_decay)
+        : Adam(lr, beta1, beta2, eps, WeightDecay{static_cast<double>(weight_decay), false})
     {
-        detail::check_rate("Adam", "learning rate", lr, T(0), T(INFINITY), true);
+    }
+    Adam(T lr, T beta1, T beta2, T eps, WeightDecay wd) : h_("Adam", lr, wd), b1_(beta1), b2_(beta2), eps_(eps)
+    {
         detail::check_rate("Adam", "beta1", beta1, T(0), T(1), false);
         detail::check_rate("Adam", "beta2", beta2, T(0), T(1), false);
         detail::check_rate("Adam", "eps", eps, T(0), T(INFINITY), true);
-        detail::check_rate("Adam", "weight decay", weight_decay, T(0), T(INFINITY), false);
     }
 
     template <class Net>
     void step(Net& net)
     {
         ++t_;
-        const T lr = lr_, b1 = b1_, b2 = b2_, eps = eps_, wd = wd_;
+        const T lr = h_.learning_rate(), b1 = b1_, b2 = b2_, eps = eps_;
         const T c1 = T(1) - static_cast<T>(std::pow(static_cast<double>(b1), t_));
         const T c2 = T(1) - static_cast<T>(std::pow(static_cast<double>(b2), t_));
-        const T decay = T(1) - lr * wd;
         const T lr_c1 = lr / c1, inv_c2 = T(1) / c2; // one division per entry instead of three
-        state_.each(net, wd > T(0) ? "AdamW" : "Adam", [&](T* p, const T* g, std::size_t n, T* m, T* v) {
+        const char* who = h_.weight_decay().rate > 0 ? "AdamW" : "Adam";
+        state_.each(net, who, [&](const char* role, T* p, const T* g, std::size_t n, T* m, T* v) {
+            const T decay = h_.decay_for(role);
             detail::update(
                 n,
                 [&](auto gi, auto& pi, auto& mi, auto& vi) {
@@ -153,11 +153,15 @@ public:
     }
 
     long steps() const noexcept { return t_; }
-    T learning_rate() const noexcept { return lr_; }
-    void set_learning_rate(T lr) { lr_ = lr; }
+    T learning_rate() const noexcept { return h_.learning_rate(); }
+    /// Throws std::invalid_argument unless lr is finite and positive.
+    void set_learning_rate(T lr) { h_.set_learning_rate(lr); }
+    const WeightDecay& weight_decay() const noexcept { return h_.weight_decay(); }
+    void set_weight_decay(WeightDecay wd) { h_.set_weight_decay(wd); }
 
 private:
-    T lr_, b1_, b2_, eps_, wd_;
+    detail::rate_and_decay<T> h_;
+    T b1_, b2_, eps_;
     long t_ = 0;
     detail::optimizer_state<T, 2> state_;
 };

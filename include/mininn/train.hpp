@@ -22,6 +22,7 @@
 #include "evaluate.hpp"
 #include "io.hpp"
 #include "random.hpp"
+#include "schedule.hpp"
 #include "tensor.hpp"
 
 namespace mininn {
@@ -36,6 +37,7 @@ struct EpochLog {
     std::size_t epoch = 0;
     double loss = 0, accuracy = none, mse = none, mae = none, r2 = none;
     double val_loss = none, val_accuracy = none, val_mse = none, val_mae = none, val_r2 = none;
+    double learning_rate = none; ///< the optimizer's rate in this epoch (NaN if it has no learning_rate())
     double seconds = 0;
 };
 
@@ -68,12 +70,21 @@ struct FitOptions {
     std::size_t patience = 0;         ///< early stopping after this many epochs without improvement (0: off)
     double min_delta = 0;             ///< an improvement must exceed this
     bool restore_best_weights = true; ///< with early stopping, end with the best epoch's weights
+    Schedule schedule;                ///< the learning rate of each epoch: a factor of the optimizer's rate at the start
     Verbosity verbose = Verbosity::automatic; ///< what fit prints: see Verbosity
     std::function<bool(const BatchLog&)> on_batch_end;  ///< return false to stop training
     std::function<bool(const EpochLog&)> on_epoch_end;  ///< return false to stop training
 };
 
 namespace detail {
+
+template <class Opt, class = void>
+struct has_learning_rate : std::false_type {
+};
+template <class Opt>
+struct has_learning_rate<Opt, std::void_t<decltype(std::declval<Opt&>().set_learning_rate(
+                                  std::declval<Opt&>().learning_rate()))>> : std::true_type {
+};
 
 // Throws numeric_error naming the first parameter gradient that holds NaN or inf.
 template <class Net>
@@ -188,10 +199,24 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
     std::vector<xt::xarray<T>> best_params;
     double best = std::numeric_limits<double>::infinity();
     std::size_t since_best = 0;
+    Schedule schedule = options.schedule;
+    double base_rate = EpochLog::none;
+    if constexpr (has_learning_rate<Opt>::value)
+        base_rate = static_cast<double>(opt.learning_rate());
+    else if (schedule.kind() != Schedule::Kind::constant)
+        throw std::invalid_argument("fit: a learning-rate schedule needs an optimizer with learning_rate() and "
+                                    "set_learning_rate()");
     const auto t_start = clock::now();
 
     for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
         const auto t0 = clock::now();
+        double rate = EpochLog::none;
+        if constexpr (has_learning_rate<Opt>::value) {
+            using R = std::decay_t<decltype(opt.learning_rate())>;
+            if (schedule.kind() != Schedule::Kind::constant)
+                opt.set_learning_rate(static_cast<R>(base_rate * schedule.factor(epoch)));
+            rate = static_cast<double>(opt.learning_rate());
+        }
         const matrix<T>* source = Xt;
         const Y* labels = yt;
         if (options.shuffle && !full) {
@@ -268,6 +293,8 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
             log.val_mae = v.mae;
             log.val_r2 = v.r2;
         }
+        log.learning_rate = rate;
+        schedule.observe(X_val != nullptr ? log.val_loss : log.loss);
         log.seconds = std::chrono::duration<double>(clock::now() - t0).count();
         history.epochs.push_back(log);
         if (lines)

@@ -1,0 +1,98 @@
+// mininn: what every optimizer shares: a validated learning rate and decoupled weight decay.
+#pragma once
+
+#include "detail/isa.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "errors.hpp"
+
+namespace mininn {
+inline namespace MININN_ISA {
+
+/// Decoupled weight decay (Loshchilov & Hutter, as in AdamW), for every optimizer: each step
+/// first multiplies a parameter by (1 - lr rate), apart from and before its gradient update.
+/// Biases (parameters whose role is "b") are left alone unless biases is true.
+struct WeightDecay {
+    double rate = 0;
+    bool biases = false;
+};
+
+namespace detail {
+
+template <class T>
+void check_rate(const char* who, const char* what, T v, T lo, T hi, bool lo_open)
+{
+    const bool ok = std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v < hi;
+    if (!ok)
+        throw std::invalid_argument(cat(who, ": ", what, " must be in ", lo_open ? "(" : "[", lo, ", ", hi, "), got ", v));
+}
+
+inline bool is_bias_role(const char* role) noexcept { return role[0] == 'b' && role[1] == '\0'; }
+
+/// The learning rate and weight decay of an optimizer, checked whenever they are set.
+template <class T>
+class rate_and_decay {
+public:
+    rate_and_decay(const char* who, T lr, WeightDecay wd) : who_(who)
+    {
+        set_learning_rate(lr);
+        set_weight_decay(wd);
+    }
+
+    T learning_rate() const noexcept { return lr_; }
+    /// Throws std::invalid_argument unless lr is finite and positive.
+    void set_learning_rate(T lr)
+    {
+        check_rate(who_, "learning rate", lr, T(0), T(INFINITY), true);
+        lr_ = lr;
+    }
+
+    const WeightDecay& weight_decay() const noexcept { return wd_; }
+    /// Throws std::invalid_argument unless the rate is finite and >= 0.
+    void set_weight_decay(WeightDecay wd)
+    {
+        check_rate(who_, "weight decay", wd.rate, 0.0, double(INFINITY), false);
+        wd_ = wd;
+    }
+
+    /// The factor 1 - lr rate a step first multiplies a parameter of this role by (1: none).
+    T decay_for(const char* role) const noexcept
+    {
+        if (wd_.rate == 0 || (!wd_.biases && is_bias_role(role)))
+            return T(1);
+        return T(1) - lr_ * static_cast<T>(wd_.rate);
+    }
+
+private:
+    const char* who_;
+    T lr_ = 0;
+    WeightDecay wd_;
+};
+
+template <class Net, class F, class = void>
+struct has_roles : std::false_type {
+};
+template <class Net, class F>
+struct has_roles<Net, F, std::void_t<decltype(std::declval<Net&>().visit_parameter_roles(std::declval<F&>()))>>
+    : std::true_type {
+};
+
+/// f(role, p, g) for every parameter of net, in visit_parameters order: a Network names each
+/// role; anything else with only visit_parameters(f(p, g)) has all its parameters taken as weights.
+template <class Net, class F>
+void visit_with_roles(Net& net, F&& f)
+{
+    if constexpr (has_roles<Net, F>::value)
+        net.visit_parameter_roles(f);
+    else
+        net.visit_parameters([&](auto& p, auto& g) { f("W", p, g); });
+}
+
+} // namespace detail
+} // namespace MININN_ISA
+} // namespace mininn
