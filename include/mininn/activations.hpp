@@ -26,6 +26,7 @@ template <class T, class Policy>
 class elementwise {
 public:
     using value_type = T;
+    static constexpr bool parameter_free = true;
 
     elementwise() = default;
     explicit elementwise(Policy p) : policy_(p) {}

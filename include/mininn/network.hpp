@@ -21,6 +21,7 @@
 #include "detail/head.hpp"
 #include "detail/helper_thread.hpp"
 #include "errors.hpp"
+#include "layer.hpp"
 #include "loss.hpp"
 #include "softmax.hpp"
 #include "tensor.hpp"
@@ -50,37 +51,8 @@ template <class T>
 struct is_sigmoid<Sigmoid<T>> : std::true_type {
 };
 
-// Layers that let the preceding Dense layer write W X into their output buffer, then add its
-// bias and apply themselves in place, in one pass.
-template <class L, class = void>
-struct takes_bias : std::false_type {
-};
-template <class L>
-struct takes_bias<
-    L, std::void_t<decltype(std::declval<L&>().activate_in_place(std::declval<const typename L::value_type*>()))>>
-    : std::true_type {
-};
-
-// Elementwise activations, whose policy the fused classifier head applies itself.
-template <class L, class = void>
-struct is_elementwise : std::false_type {
-};
-template <class L>
-struct is_elementwise<L, std::void_t<decltype(std::declval<const L&>().policy())>> : std::true_type {
-};
-
-// Layers whose backward can also write the preceding Dense layer's bias gradient.
-template <class L, class = void>
-struct sums_bias_grad : std::false_type {
-};
-template <class L>
-struct sums_bias_grad<
-    L, std::void_t<decltype(std::declval<L&>().backward_bias_sum(std::declval<matrix<typename L::value_type>&>(),
-                                                                 std::declval<vector<typename L::value_type>&>()))>>
-    : std::true_type {
-};
-
-// The network's scalar type: that of its first Dense layer, else of its first layer.
+// The network's scalar type: that of its first layer that is not parameter_free, else of its
+// first layer.
 template <class... Ls>
 struct net_scalar;
 template <class L>
@@ -89,17 +61,18 @@ struct net_scalar<L> {
 };
 template <class L, class M, class... Ls>
 struct net_scalar<L, M, Ls...> {
-    using type = std::conditional_t<is_dense<L>::value, typename L::value_type, typename net_scalar<M, Ls...>::type>;
+    using type = std::conditional_t<!is_parameter_free<L>::value, typename L::value_type,
+                                    typename net_scalar<M, Ls...>::type>;
 };
 
 // Parameter-free layers written without a scalar type (Sigmoid{} is Sigmoid<float>) take
-// the network's; layers with parameters keep their own, and must agree.
-template <class L, class T, bool = is_dense<L>::value>
+// the network's; every other layer keeps its own, and must agree.
+template <class L, class T, bool = is_parameter_free<L>::value>
 struct rebind {
     using type = L;
 };
 template <template <class> class Tmpl, class U, class T>
-struct rebind<Tmpl<U>, T, false> {
+struct rebind<Tmpl<U>, T, true> {
     using type = Tmpl<T>;
 };
 template <class L, class T>
@@ -120,6 +93,7 @@ using rebind_t = typename rebind<L, T>::type;
 template <class... Layers>
 class Network {
     static_assert(sizeof...(Layers) > 0, "a Network needs at least one layer");
+    static_assert((detail::check_layer_concept<Layers>() && ...), "every layer must meet the layer concept");
 
 public:
     using value_type = typename detail::net_scalar<Layers...>::type;

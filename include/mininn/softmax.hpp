@@ -24,6 +24,7 @@ template <class T = float>
 class Softmax {
 public:
     using value_type = T;
+    static constexpr bool parameter_free = true;
 
     Softmax() = default;
     template <class U>

@@ -123,6 +123,18 @@ void all_of(const char* dtype)
            d + " regression (r2 " + std::to_string(sr.r2) + ")");
     expect(check_gradients(reg, MeanSquaredError{}, X, Yr).checks.size() > 0, d + " regression gradient check");
 
+    // check_layer, weight decay and a schedule.
+    LayerCheckOptions lo;
+    lo.step = sizeof(T) == 4 ? 1e-2 : 1e-6;
+    lo.tolerance = sizeof(T) == 4 ? 2e-2 : 1e-6;
+    const LayerReport lr = check_layer(Dense<T>(4, 3, init::xavier, rng), matrix<T>(xt::view(X, xt::all(), xt::range(0, 6))), lo);
+    expect(lr.passed(), d + " check_layer(Dense): " + lr.str());
+    expect(check_layer(Tanh<T>{}, matrix<T>(xt::view(X, xt::all(), xt::range(0, 6))), lo).passed(), d + " check_layer(Tanh)");
+    Momentum<T> decayed(T(0.05), T(0.9), false, WeightDecay{1e-3});
+    o.schedule = Schedule::cosine(20, 2);
+    const History hs = fit(reg, MeanSquaredError{}, decayed, X, Yr, o);
+    expect(hs.epochs.back().learning_rate < hs.epochs[2].learning_rate, d + " cosine schedule");
+
     // Shuffling helpers.
     const auto order = permutation(X.shape()[1], rng);
     permute_columns_in_place(X, order);

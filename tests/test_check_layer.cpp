@@ -1,0 +1,170 @@
+// check_layer on every layer, on a layer written from the concept alone (the README's), and on
+// deliberately broken layers, each of which it must catch.
+#include <cmath>
+#include <string>
+
+#include "helpers.hpp"
+
+using namespace mininn;
+
+namespace {
+
+// The README's custom layer: y = s * tanh(x), with a learnable scale s [k] per row.
+template <class T = double>
+class ScaledTanh {
+public:
+    using value_type = T;
+    explicit ScaledTanh(std::size_t k) : s_(xt::ones<T>({k})), ds_(xt::zeros<T>({k})) {}
+    std::string name() const { return "ScaledTanh"; }
+    std::size_t input_rows() const { return s_.size(); }
+    std::size_t output_rows(std::size_t) const { return s_.size(); }
+    template <class E>
+    const matrix<T>& forward(E&& x, std::size_t index = standalone)
+    {
+        detail::check_input(x, input_rows(), index, *this);
+        t_ = x;
+        for (auto& v : t_)
+            v = std::tanh(v);
+        y_ = xt::view(s_, xt::all(), xt::newaxis()) * t_;
+        return y_;
+    }
+    matrix<T>& backward(const matrix<T>& dy, bool = true, std::size_t = standalone)
+    {
+        ds_ = xt::sum(dy * t_, {1});                                          // dL/ds = sum_j dy * tanh(x)
+        dx_ = dy * xt::view(s_, xt::all(), xt::newaxis()) * (1 - t_ * t_); // dL/dx = dy s (1 - tanh^2)
+        return dx_;
+    }
+    std::size_t parameter_count() const { return s_.size(); }
+    template <class F>
+    void visit_parameters(F&& f)
+    {
+        f("s", s_, ds_);
+    }
+
+private:
+    vector<T> s_, ds_;
+    matrix<T> t_, y_, dx_;
+};
+
+// Broken on purpose, each in one way.
+struct WrongBackward : ScaledTanh<double> {
+    using ScaledTanh::ScaledTanh;
+    matrix<double>& backward(const matrix<double>& dy, bool b = true, std::size_t i = standalone)
+    {
+        matrix<double>& dx = ScaledTanh::backward(dy, b, i);
+        dx *= 2.0; // a factor lost in the derivation
+        return dx;
+    }
+};
+struct Accumulates : ScaledTanh<double> {
+    using ScaledTanh::ScaledTanh;
+    matrix<double>& backward(const matrix<double>& dy, bool b = true, std::size_t i = standalone)
+    {
+        vector<double> before;
+        visit_parameters([&](const char*, auto&, auto& g) { before = g; });
+        matrix<double>& dx = ScaledTanh::backward(dy, b, i);
+        visit_parameters([&](const char*, auto&, auto& g) { g += before; }); // += instead of =
+        return dx;
+    }
+};
+struct Drifts : ScaledTanh<double> {
+    using ScaledTanh::ScaledTanh;
+    template <class E>
+    const matrix<double>& forward(E&& x, std::size_t index = standalone)
+    {
+        out_ = ScaledTanh::forward(std::forward<E>(x), index) + 1e-3 * static_cast<double>(calls_++);
+        return out_;
+    }
+    matrix<double> out_;
+    int calls_ = 0;
+};
+// A fused forward hook that forgets the bias.
+struct BadFusedSigmoid : Sigmoid<double> {
+    const matrix<double>& activate_in_place(const double*) { return Sigmoid<double>::activate_in_place(nullptr); }
+};
+
+template <class L>
+void expect_passes(const L& layer, const matrix<double>& X)
+{
+    const LayerReport r = check_layer(layer, X);
+    CHECK_MESSAGE(r.passed(), r.str());
+}
+
+std::string failed_checks(const LayerReport& r)
+{
+    std::string s;
+    for (const auto& c : r.checks)
+        if (!c.passed)
+            s += c.what + ";";
+    return s;
+}
+
+} // namespace
+
+TEST_CASE("every layer passes check_layer, with its fused hooks checked against the plain path")
+{
+    Rng rng(1);
+    const auto X = test::random_matrix<double>(4, 6, rng);
+    expect_passes(Dense<double>(4, 3, init::normal, rng), X);
+    expect_passes(Sigmoid<double>{}, X);
+    expect_passes(Tanh<double>{}, X);
+    expect_passes(ReLU<double>{}, X);
+    expect_passes(LeakyReLU<double>(0.1), X);
+    expect_passes(Identity<double>{}, X);
+    expect_passes(Softmax<double>{}, X);
+    const LayerReport sig = check_layer(Sigmoid<double>{}, X);
+    CHECK_MESSAGE_CONTAINS(sig.str(), "Sigmoid: fused bias + forward (activate_in_place): ok");
+    CHECK_MESSAGE_CONTAINS(sig.str(), "Sigmoid: fused backward + bias sum (backward_bias_sum): ok");
+    const LayerReport dense = check_layer(Dense<double>(4, 2, init::normal, rng), X);
+    CHECK_MESSAGE_CONTAINS(dense.str(), "Dense 4→2: gradient of W: ok");
+    CHECK_MESSAGE_CONTAINS(dense.str(), "Dense 4→2: gradient of b: ok");
+    // float, with a float-sized step
+    LayerCheckOptions o;
+    o.step = 1e-2;
+    o.tolerance = 1e-2;
+    const LayerReport f = check_layer(Dense<float>(4, 3, init::xavier, rng), matrix<float>(xt::cast<float>(X)), o);
+    CHECK_MESSAGE(f.passed(), f.str());
+}
+
+TEST_CASE("a layer written from the concept alone passes check_layer and trains in a Network")
+{
+    Rng rng(2);
+    const auto X = test::random_matrix<double>(3, 5, rng);
+    expect_passes(ScaledTanh<double>(3), X);
+    Network net{Dense<double>(3, 4, init::xavier, rng), ScaledTanh<double>(4), Dense<double>(4, 2, init::xavier, rng),
+                Softmax{}};
+    CHECK(net.parameter_count() == 3 * 4 + 4 + 4 + 4 * 2 + 2);
+    const auto report = check_gradients(net, CrossEntropy{}, X, label_vector{0, 1, 1, 0, 1});
+    CHECK_MESSAGE(report.passed(), report.str());
+    Adam<double> opt(0.05);
+    FitOptions fo;
+    fo.epochs = 60;
+    fo.batch_size = 0;
+    fo.verbose = Verbosity::silent;
+    const History h = fit(net, CrossEntropy{}, opt, X, label_vector{0, 1, 1, 0, 1}, fo);
+    CHECK(h.epochs.back().loss < 0.2 * h.epochs.front().loss);
+    CHECK(h.epochs.back().accuracy == 1.0);
+}
+
+TEST_CASE("check_layer catches a wrong backward, accumulating gradients, a drifting forward and a bad fused hook")
+{
+    Rng rng(3);
+    const auto X = test::random_matrix<double>(3, 5, rng);
+    const LayerReport wrong = check_layer(WrongBackward(3), X);
+    CHECK_FALSE(wrong.passed());
+    CHECK(failed_checks(wrong) == "gradient of input;");
+    CHECK_MESSAGE_CONTAINS(wrong.str(), "ScaledTanh: gradient of input: FAILED (rel error 0.33");
+
+    const LayerReport acc = check_layer(Accumulates(3), X);
+    CHECK(failed_checks(acc) == "backward overwrites gradients;gradient of s;");
+
+    const LayerReport drift = check_layer(Drifts(3), X);
+    CHECK_MESSAGE_CONTAINS(failed_checks(drift), "forward repeatable;");
+
+    const LayerReport fused = check_layer(BadFusedSigmoid{}, X);
+    CHECK(failed_checks(fused) == "fused bias + forward (activate_in_place);");
+
+    const LayerReport rows = check_layer(ScaledTanh<double>(4), X);
+    CHECK(failed_checks(rows) == "input rows;");
+    CHECK_MESSAGE_CONTAINS(rows.str(), "input rows: FAILED (input_rows() is 4, X has 3)");
+}
