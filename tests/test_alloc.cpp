@@ -67,6 +67,20 @@ TEST_CASE("other activations, one-hot labels and the unfused path do not allocat
     expect_no_steady_allocations(net, UnfusedCrossEntropy{}, X, y, 0.1f, false);
 }
 
+TEST_CASE("Dropout, BinaryCrossEntropy and MeanSquaredError steps do not allocate either")
+{
+    Rng rng(5);
+    const auto X = test::random_matrix<float>(12, 300, rng);
+    const auto y = test::random_labels(300, 4, rng);
+    Network drop{Dense<float>(12, 16, init::he, rng), ReLU{}, Dropout(0.3, 1), Dense<float>(16, 4, init::he, rng),
+                 Softmax{}};
+    expect_no_steady_allocations(drop, CrossEntropy{}, X, y, 0.1f);
+    Network bin{Dense<float>(12, 8, init::he, rng), ReLU{}, Dense<float>(8, 1, init::he, rng), Sigmoid{}};
+    expect_no_steady_allocations(bin, BinaryCrossEntropy{}, X, test::random_labels(300, 2, rng), 0.1f);
+    Network reg{Dense<float>(12, 8, init::he, rng), Tanh{}, Dense<float>(8, 2, init::he, rng)};
+    expect_no_steady_allocations(reg, MeanSquaredError{}, X, test::random_matrix<float>(2, 300, rng), 0.1f);
+}
+
 TEST_CASE("mini-batches copied into a reused buffer do not allocate")
 {
     Rng rng(3);

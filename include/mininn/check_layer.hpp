@@ -102,6 +102,8 @@ LayerReport check_layer(const Layer& original, const matrix<T>& X, const LayerCh
         return r;
     const matrix<T> X0 = X;
     const matrix<T> out = layer.forward(X, standalone);
+    if constexpr (detail::has_set_frozen<Layer>::value)
+        layer.set_frozen(true); // one mask for every pass below
     const std::array<std::size_t, 2> want{rows, n};
     if (!add("forward shape", out.dimension() == 2 && out.shape()[0] == rows && out.shape()[1] == n,
              detail::cat("got ", detail::shape_str(out.shape()), ", expected ", detail::shape_str(want))))

@@ -149,7 +149,8 @@ private:
 
 } // namespace detail
 
-/// The loss and the metrics that fit it (see Scores) of net on X [in, n] against targets Y, as
+/// The loss and the metrics that fit it (see Scores) of net, in evaluation mode, on X [in, n]
+/// against targets Y, as
 /// the loss takes them (class indices [n], one-hot or 0/1 [k, n], real [k, n]), evaluated in
 /// chunks of batch_size columns (0: all at once). Throws shape_error when Y does not have n
 /// samples or n = 0, and whatever the network and the loss throw.
@@ -167,6 +168,7 @@ Scores evaluate(Net& net, const Loss& loss, const matrix<typename Net::value_typ
                                           " (samples are columns)"));
         if (n == 0)
             throw shape_error(detail::cat("evaluate: no samples (X is ", detail::shape_str(X.shape()), ")"));
+        const typename Net::eval_scope mode(net); // Dropout and the like pass their inputs through
         detail::scorer<T, task_of<Loss>> score;
         score.start(y);
         Scores s;

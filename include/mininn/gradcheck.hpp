@@ -114,6 +114,13 @@ GradientReport check_gradients(Net& net, const Loss& loss, const matrix<typename
 {
     using T = typename Net::value_type;
     net.compute_gradients(loss, X, Y, opt.check_input);
+    // Random masks (Dropout) stay as this pass drew them, so that every difference below and
+    // the analytic gradient see the same function.
+    struct thaw {
+        Net& net;
+        ~thaw() { net.freeze_masks(false); }
+    } const thaw_at_exit{net};
+    net.freeze_masks(true);
     GradientReport report;
     std::vector<xt::xarray<T>> grads;
     net.visit_parameters([&](auto&, auto& g) { grads.emplace_back(g); });

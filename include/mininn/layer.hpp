@@ -37,6 +37,13 @@
 //         backward in place (dOut becomes dZ) that also writes db[i] = sum_j dZ[i, j], the bias
 //         gradient of the Dense layer before it.
 //
+//   void set_training(bool on);
+//       training (true, the default) or evaluation mode, set by Network::train() / eval();
+//       layers such as Dropout act only in training mode.
+//   void set_frozen(bool on);
+//       for layers that draw random masks: forward reuses the last mask while frozen, so that
+//       the gradient checkers see one function.
+//
 // check_layer(layer, X) (check_layer.hpp) tests a layer against all of this, numerically.
 #pragma once
 
@@ -124,6 +131,19 @@ struct sums_bias_grad<
     L, std::void_t<decltype(std::declval<L&>().backward_bias_sum(std::declval<matrix<typename L::value_type>&>(),
                                                                  std::declval<vector<typename L::value_type>&>()))>>
     : std::true_type {
+};
+
+template <class L, class = void>
+struct has_set_training : std::false_type {
+};
+template <class L>
+struct has_set_training<L, std::void_t<decltype(std::declval<L&>().set_training(true))>> : std::true_type {
+};
+template <class L, class = void>
+struct has_set_frozen : std::false_type {
+};
+template <class L>
+struct has_set_frozen<L, std::void_t<decltype(std::declval<L&>().set_frozen(true))>> : std::true_type {
 };
 
 /// Checks L against the layer concept above, one static_assert per missing member.

@@ -12,6 +12,7 @@
 #include "dense.hpp"
 #include "activations.hpp"
 #include "softmax.hpp"
+#include "dropout.hpp"
 #include "loss.hpp"
 #include "cross_entropy.hpp"
 #include "binary_cross_entropy.hpp"

@@ -105,12 +105,16 @@ public:
     /// Throws shape_error when adjacent layers do not fit, naming both.
     explicit Network(Layers... layers) : layers_(std::move(layers)...) { check_chain<0>(0, ""); }
 
-    // Copies and moves take the layers and the thread setting; output() and input_grad()
-    // refer to the original's buffers, so they start empty. A copy starts its own helper thread.
-    Network(const Network& o) : layers_(o.layers_), threads_(o.threads_), head_consumed_(o.head_consumed_) {}
+    // Copies and moves take the layers, the mode and the thread setting; output() and
+    // input_grad() refer to the original's buffers, so they start empty. A copy starts its own
+    // helper thread.
+    Network(const Network& o)
+        : layers_(o.layers_), threads_(o.threads_), head_consumed_(o.head_consumed_), training_(o.training_)
+    {
+    }
     Network(Network&& o) noexcept
         : layers_(std::move(o.layers_)), helper_(std::move(o.helper_)), threads_(o.threads_),
-          head_consumed_(o.head_consumed_)
+          head_consumed_(o.head_consumed_), training_(o.training_)
     {
     }
     Network& operator=(const Network& o)
@@ -118,6 +122,7 @@ public:
         layers_ = o.layers_;
         threads_ = o.threads_;
         head_consumed_ = o.head_consumed_;
+        training_ = o.training_;
         output_ = input_grad_ = nullptr;
         return *this;
     }
@@ -127,8 +132,26 @@ public:
         helper_ = std::move(o.helper_);
         threads_ = o.threads_;
         head_consumed_ = o.head_consumed_;
+        training_ = o.training_;
         output_ = input_grad_ = nullptr;
         return *this;
+    }
+
+    /// Training mode, the default: layers such as Dropout act in forward(), compute_gradients()
+    /// and fit()'s batches. Evaluation mode: they pass their input through. predict(),
+    /// predict_proba() and evaluate() always run in evaluation mode, and restore the mode after.
+    void train() { set_training(true); }
+    void eval() { set_training(false); }
+    bool training() const noexcept { return training_; }
+
+    /// Freezes (true) or thaws the random masks of layers that draw them (Dropout): while
+    /// frozen, forward passes reuse the last masks. The gradient checkers freeze them.
+    void freeze_masks(bool on)
+    {
+        each_layer([on](auto& layer) {
+            if constexpr (detail::has_set_frozen<std::decay_t<decltype(layer)>>::value)
+                layer.set_frozen(on);
+        });
     }
 
     /// Threads for the sweeps mininn runs itself, 1 or 2 (default 2; OpenBLAS's own threads
@@ -193,6 +216,7 @@ public:
     template <class E>
     label_vector predict(const E& X)
     {
+        const eval_scope scope(*this);
         const matrix<T>& out = forward(X);
         const std::size_t K = out.shape()[0], n = out.shape()[1];
         label_vector labels = xt::zeros<std::size_t>({n});
@@ -223,6 +247,7 @@ public:
         static_assert(detail::is_softmax<Last>::value || detail::is_sigmoid<Last>::value,
                       "predict_proba: a network's outputs are probabilities only when it ends in Softmax{} or "
                       "Sigmoid{}; use forward() for other outputs");
+        const eval_scope scope(*this);
         return forward(X);
     }
 
@@ -364,8 +389,36 @@ public:
         return os.str();
     }
 
+    /// Evaluation mode for its lifetime, then the mode before it (also when an exception leaves).
+    class eval_scope {
+    public:
+        explicit eval_scope(Network& net) : net_(net), was_(net.training()) { net_.eval(); }
+        ~eval_scope() { net_.set_training(was_); }
+        eval_scope(const eval_scope&) = delete;
+        eval_scope& operator=(const eval_scope&) = delete;
+
+    private:
+        Network& net_;
+        bool was_;
+    };
+
 private:
     using Last = std::tuple_element_t<depth - 1, std::tuple<Layers...>>;
+
+    void set_training(bool on)
+    {
+        training_ = on;
+        each_layer([on](auto& layer) {
+            if constexpr (detail::has_set_training<std::decay_t<decltype(layer)>>::value)
+                layer.set_training(on);
+        });
+    }
+
+    template <class F>
+    void each_layer(F&& f)
+    {
+        std::apply([&f](auto&... l) { (f(l), ...); }, layers_);
+    }
 
     // The compile-time half of "the loss must fit the network".
     template <class Loss, class Y>
@@ -592,6 +645,7 @@ private:
     detail::head_workspace<T> head_ws_;
     std::size_t threads_ = 2;
     bool head_consumed_ = false;
+    bool training_ = true;
     matrix<T> grad_, loss_work_, logits_;
     const matrix<T>* input_grad_ = nullptr;
     const matrix<T>* output_ = nullptr;

@@ -86,6 +86,20 @@ struct has_learning_rate<Opt, std::void_t<decltype(std::declval<Opt&>().set_lear
                                   std::declval<Opt&>().learning_rate()))>> : std::true_type {
 };
 
+// Puts the network back in the mode it was in, also when an exception leaves fit().
+template <class Net>
+struct mode_restore {
+    Net& net;
+    bool was_training;
+    ~mode_restore()
+    {
+        if (was_training)
+            net.train();
+        else
+            net.eval();
+    }
+};
+
 // Throws numeric_error naming the first parameter gradient that holds NaN or inf.
 template <class Net>
 void check_gradients_finite(Net& net, std::size_t epoch, std::size_t batch)
@@ -206,6 +220,7 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
     else if (schedule.kind() != Schedule::Kind::constant)
         throw std::invalid_argument("fit: a learning-rate schedule needs an optimizer with learning_rate() and "
                                     "set_learning_rate()");
+    const mode_restore<Net> restore{net, net.training()};
     const auto t_start = clock::now();
 
     for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
@@ -217,6 +232,7 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
                 opt.set_learning_rate(static_cast<R>(base_rate * schedule.factor(epoch)));
             rate = static_cast<double>(opt.learning_rate());
         }
+        net.train(); // the batches in training mode; evaluate() switches to evaluation mode itself
         const matrix<T>* source = Xt;
         const Y* labels = yt;
         if (options.shuffle && !full) {
