@@ -94,4 +94,19 @@ grep -q "^mnist: interrupted by SIGINT after [0-9]* iterations; no output files 
 [ "$(ls "$work/sig")" = "$(printf 'err\nout')" ] || fail "files left after the interrupt: $(ls "$work/sig")"
 grep -q "^Epoch 0 cost" "$work/sig/out" || fail "lines printed before the interrupt were lost"
 echo "ok: SIGINT: $(grep -c '^Epoch' "$work/sig/out") cost lines kept, $(cat "$work/sig/err")"
+# Dropout and a cosine schedule: the rate of each epoch is printed and written, falling from
+# the preset's 0.002; a schedule without --epochs is refused before any training.
+"$exe" --data "$data" --preset fast --epochs 3 --dropout 0.2 --schedule cosine --history "$work/cos.csv" \
+  >"$work/cos.out" 2>"$work/cos.err" || fail "dropout + cosine run: exit $? ($(cat "$work/cos.err"))"
+grep -q "with dropout 0.2 for 3 epochs of batch 64, cosine schedule (warm-up 0)$" "$work/cos.out" ||
+  fail "dropout + cosine header: $(grep '^Training' "$work/cos.out")"
+grep -Eq "^Epoch 0 loss: [0-9.]+  accuracy: [0-9.]+  lr 0.002  " "$work/cos.out" || fail "epoch 0 rate"
+grep -Eq "^Epoch 2 loss: [0-9.]+  accuracy: [0-9.]+  lr 0.0005  " "$work/cos.out" || fail "epoch 2 rate (cosine at 2/3)"
+head -1 "$work/cos.csv" | grep -qx "epoch,loss,accuracy,learning_rate,elapsed_s" || fail "cosine history header"
+acc=$(sed -n 's/^Test accuracy: \([0-9.]*\) %$/\1/p' "$work/cos.out")
+awk -v a="$acc" 'BEGIN { exit !(a >= 95) }' || fail "dropout + cosine: test accuracy $acc after 3 epochs"
+"$exe" --data "$data" --schedule cosine >/dev/null 2>"$work/sched.err" && fail "--schedule without --epochs accepted"
+grep -qx "mnist: error: --schedule cosine needs --epochs (fit() applies it per epoch)" "$work/sched.err" ||
+  fail "schedule refusal: $(cat "$work/sched.err")"
+echo "ok: dropout + cosine schedule, test accuracy $acc %"
 echo "mnist example: all checks passed"

@@ -31,6 +31,9 @@ struct Options {
     std::string activation = "sigmoid";
     std::string preset;
     std::string save, load;
+    double dropout = 0;                // > 0: a Dropout layer after the hidden activation
+    std::string schedule = "constant"; // the learning-rate schedule with --epochs
+    int warmup = 0;                    // warm-up epochs of the cosine schedule
 };
 
 /// The learning rate an optimizer gets when --lr is not given: the seed's 1 for gradient
@@ -49,11 +52,13 @@ int interrupted(const char* where, long done);
 
 /// Trains the network for the options on data (shuffled in place), evaluates it on the test
 /// set, prints the results and writes the output files; returns the exit code.
-template <class T, template <class> class Act>
+template <class T, template <class> class Act, bool Dropout>
 int train(const Options& opt, mininn::MnistData<T>& data);
 
-// Each is compiled in its own train_<type>_<activation>.cpp.
-#define EXAMPLE_TRAIN(T, Act) extern template int train<T, mininn::Act>(const Options&, mininn::MnistData<T>&);
+// Each is compiled in its own train_<type>_<activation>[_dropout].cpp.
+#define EXAMPLE_TRAIN(T, Act)                                                                                  \
+    extern template int train<T, mininn::Act, false>(const Options&, mininn::MnistData<T>&);                  \
+    extern template int train<T, mininn::Act, true>(const Options&, mininn::MnistData<T>&);
 EXAMPLE_TRAIN(float, Sigmoid)
 EXAMPLE_TRAIN(double, Sigmoid)
 EXAMPLE_TRAIN(float, ReLU)

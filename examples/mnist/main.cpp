@@ -64,11 +64,12 @@ int run(const Options& opt)
     if (!opt.quiet)
         std::printf("Loaded MNIST from %s: %zu training and %zu test images (%.1f s)\n", opt.data.c_str(),
                     data.train_images.shape()[1], data.test_images.shape()[1], std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());
+    const bool drop = opt.dropout > 0;
     if (opt.activation == "relu")
-        return example::train<T, ReLU>(opt, data);
+        return drop ? example::train<T, ReLU, true>(opt, data) : example::train<T, ReLU, false>(opt, data);
     if (opt.activation == "tanh")
-        return example::train<T, Tanh>(opt, data);
-    return example::train<T, Sigmoid>(opt, data);
+        return drop ? example::train<T, Tanh, true>(opt, data) : example::train<T, Tanh, false>(opt, data);
+    return drop ? example::train<T, Sigmoid, true>(opt, data) : example::train<T, Sigmoid, false>(opt, data);
 }
 
 } // namespace
@@ -109,6 +110,13 @@ int main(int argc, char** argv)
     app.add_option("--preset", opt.preset,
                    "fast: ReLU, He init, Adam, mini-batches; reaches 97 % in a few seconds (explicit options win)")
         ->check(CLI::IsMember({"fast"}));
+    app.add_option("--dropout", opt.dropout, "drop probability of a Dropout layer after the hidden activation")
+        ->check(CLI::Range(0.0, 0.99));
+    app.add_option("--schedule", opt.schedule, "learning-rate schedule with --epochs: constant, or cosine "
+                                                "(with --warmup epochs)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"constant", "cosine"}));
+    app.add_option("--warmup", opt.warmup, "warm-up epochs of the cosine schedule")->check(CLI::NonNegativeNumber);
     bool blas_advice = false;
     app.add_flag("--blas-advice", blas_advice,
                  "print the OPENBLAS_CORETYPE this CPU needs for fast GEMMs (empty if none) and exit");
@@ -128,6 +136,11 @@ int main(int argc, char** argv)
             opt.epochs = 6;
         if (unset("--batch-size"))
             opt.batch_size = 64;
+    }
+    if (opt.schedule != "constant" && opt.epochs <= 0) {
+        std::fprintf(stderr, "mnist: error: --schedule %s needs --epochs (fit() applies it per epoch)\n",
+                     opt.schedule.c_str());
+        return 2;
     }
     if (blas_advice) {
         std::printf("%s\n", mininn::suggested_coretype().c_str());

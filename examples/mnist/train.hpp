@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -72,25 +73,38 @@ inline double effective_lr(const Options& opt)
     return opt.lr > 0 ? opt.lr : default_lr(opt.optimizer);
 }
 
-// Steps any optimizer through one type, so each network type is compiled once.
+// Steps any optimizer through one type, so each network type is compiled once; its learning
+// rate can be read and set, so that fit() can schedule it.
 template <class Net>
 struct AnyOptimizer {
     std::function<void(Net&)> fn;
+    std::function<double()> get_rate;
+    std::function<void(double)> set_rate;
     void step(Net& net) { fn(net); }
+    double learning_rate() const { return get_rate(); }
+    void set_learning_rate(double lr) { set_rate(lr); }
 };
+
+template <class Net, class T, class Opt>
+AnyOptimizer<Net> wrap_optimizer(Opt o)
+{
+    auto p = std::make_shared<Opt>(std::move(o));
+    return {[p](Net& n) { p->step(n); }, [p] { return static_cast<double>(p->learning_rate()); },
+            [p](double lr) { p->set_learning_rate(static_cast<T>(lr)); }};
+}
 
 template <class Net, class T>
 AnyOptimizer<Net> make_optimizer(const Options& opt)
 {
     const T lr = static_cast<T>(effective_lr(opt));
     if (opt.optimizer == "momentum")
-        return {[o = mininn::Momentum<T>(lr, T(0.9))](Net& n) mutable { o.step(n); }};
+        return wrap_optimizer<Net, T>(mininn::Momentum<T>(lr, T(0.9)));
     if (opt.optimizer == "adam")
-        return {[o = mininn::Adam<T>(lr)](Net& n) mutable { o.step(n); }};
-    return {[o = mininn::GD<T>(lr)](Net& n) mutable { o.step(n); }};
+        return wrap_optimizer<Net, T>(mininn::Adam<T>(lr));
+    return wrap_optimizer<Net, T>(mininn::GD<T>(lr));
 }
 
-template <class T, template <class> class Act>
+template <class T, template <class> class Act, bool WithDropout>
 int train(const Options& opt, mininn::MnistData<T>& data)
 {
     using namespace mininn;
@@ -105,7 +119,12 @@ int train(const Options& opt, mininn::MnistData<T>& data)
 
     const std::size_t d = X.shape()[0];
     auto make = [&](auto init) {
-        return Network{Dense<T>(d, opt.hidden, init, rng), Act<T>{}, Dense<T>(opt.hidden, 10, init, rng), Softmax{}};
+        if constexpr (WithDropout) // its masks come from a stream of their own, seeded from --seed
+            return Network{Dense<T>(d, opt.hidden, init, rng), Act<T>{}, Dropout<T>(opt.dropout, opt.seed + 1),
+                           Dense<T>(opt.hidden, 10, init, rng), Softmax{}};
+        else
+            return Network{Dense<T>(d, opt.hidden, init, rng), Act<T>{}, Dense<T>(opt.hidden, 10, init, rng),
+                           Softmax{}};
     };
     auto net = [&] {
         if (opt.init == "xavier")
@@ -128,8 +147,12 @@ int train(const Options& opt, mininn::MnistData<T>& data)
         std::printf("Training %zu-%zu-10 (%s, %s, init %s, %s lr %g, seed %llu) ", d, opt.hidden, opt.dtype.c_str(),
                     opt.activation.c_str(), opt.init.c_str(), opt.optimizer.c_str(), effective_lr(opt),
                     static_cast<unsigned long long>(opt.seed));
+        if (WithDropout)
+            std::printf("with dropout %g ", opt.dropout);
         if (minibatch)
-            std::printf("for %d epochs of batch %zu\n", opt.epochs, opt.batch_size);
+            std::printf("for %d epochs of batch %zu%s\n", opt.epochs, opt.batch_size,
+                        opt.schedule == "cosine" ? detail::cat(", cosine schedule (warm-up ", opt.warmup, ")").c_str()
+                                                 : "");
         else
             std::printf("for %d full-batch iterations\n", opt.iterations);
         std::printf("BLAS: %s, %d threads\n", blas_info().config.c_str(), blas_info().threads);
@@ -137,18 +160,21 @@ int train(const Options& opt, mininn::MnistData<T>& data)
     std::ostringstream history;
     const auto t0 = clock_type::now();
     if (minibatch) {
-        history << "epoch,loss,accuracy,elapsed_s\n";
+        history << "epoch,loss,accuracy,learning_rate,elapsed_s\n";
         FitOptions fo;
         fo.epochs = static_cast<std::size_t>(opt.epochs);
         fo.batch_size = opt.batch_size;
         fo.seed = opt.seed;
         fo.verbose = opt.quiet ? Verbosity::silent : Verbosity::progress; // the epoch lines are printed below
         fo.on_batch_end = [](const BatchLog&) { return stop_signal == 0; };
+        if (opt.schedule == "cosine")
+            fo.schedule = Schedule::cosine(static_cast<std::size_t>(opt.epochs), static_cast<std::size_t>(opt.warmup));
         fo.on_epoch_end = [&](const EpochLog& e) {
-            history << e.epoch << ',' << e.loss << ',' << e.accuracy << ',' << seconds_since(t0) << '\n';
+            history << e.epoch << ',' << e.loss << ',' << e.accuracy << ',' << e.learning_rate << ','
+                    << seconds_since(t0) << '\n';
             if (!opt.quiet)
-                std::printf("Epoch %zu loss: %.5f  accuracy: %.4f  (%.2f s)\n", e.epoch, e.loss, e.accuracy,
-                            e.seconds);
+                std::printf("Epoch %zu loss: %.5f  accuracy: %.4f  lr %.3g  (%.2f s)\n", e.epoch, e.loss, e.accuracy,
+                            e.learning_rate, e.seconds);
             return true;
         };
         const History h = fit(net, loss, optimizer, X, y, fo);

@@ -1,4 +1,4 @@
 // The mnist example's training run for float with a ReLU hidden layer.
 #include "train.hpp"
 
-template int example::train<float, mininn::ReLU>(const example::Options&, mininn::MnistData<float>&);
+template int example::train<float, mininn::ReLU, false>(const example::Options&, mininn::MnistData<float>&);

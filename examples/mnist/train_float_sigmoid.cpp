@@ -1,4 +1,4 @@
 // The mnist example's training run for float with a Sigmoid hidden layer.
 #include "train.hpp"
 
-template int example::train<float, mininn::Sigmoid>(const example::Options&, mininn::MnistData<float>&);
+template int example::train<float, mininn::Sigmoid, false>(const example::Options&, mininn::MnistData<float>&);

@@ -1,4 +1,4 @@
 // The mnist example's training run for float with a Tanh hidden layer.
 #include "train.hpp"
 
-template int example::train<float, mininn::Tanh>(const example::Options&, mininn::MnistData<float>&);
+template int example::train<float, mininn::Tanh, false>(const example::Options&, mininn::MnistData<float>&);
