@@ -109,4 +109,26 @@ awk -v a="$acc" 'BEGIN { exit !(a >= 95) }' || fail "dropout + cosine: test accu
 grep -qx "mnist: error: --schedule cosine needs --epochs (fit() applies it per epoch)" "$work/sched.err" ||
   fail "schedule refusal: $(cat "$work/sched.err")"
 echo "ok: dropout + cosine schedule, test accuracy $acc %"
+# A run with --checkpoint stopped by SIGINT after its first epoch, then continued with --resume,
+# saves the same model, byte for byte, as a run that was never interrupted.
+mkdir "$work/ck"
+common=(--data "$data" --preset fast --epochs 3 --dropout 0.2 --schedule cosine)
+"$exe" "${common[@]}" --save "$work/ck/straight.npz" >/dev/null 2>&1 || fail "straight run for the resume check"
+(cd "$work/ck" && exec "$exe" "${common[@]}" --checkpoint ck.npz >first.out 2>first.err) &
+run=$!
+for _ in $(seq 1 1200); do grep -q "^Epoch 0 " "$work/ck/first.out" 2>/dev/null && break; sleep 0.1; done
+grep -q "^Epoch 0 " "$work/ck/first.out" || fail "no epoch line before the interrupt"
+pkill -INT -f -- "--checkpoint ck.npz" || fail "could not signal the checkpointing run"
+wait $run
+grep -Eq "^mnist: interrupted by SIGINT after [12] complete epochs; no output files written but the checkpoint ck.npz \(continue with --resume ck.npz\)$" \
+  "$work/ck/first.err" || fail "checkpoint interrupt message: $(cat "$work/ck/first.err")"
+[ -f "$work/ck/ck.npz" ] || fail "no checkpoint after an interrupted run"
+(cd "$work/ck" && "$exe" "${common[@]}" --resume ck.npz --save resumed.npz >resumed.out 2>&1) ||
+  fail "resumed run: $(cat "$work/ck/resumed.out")"
+grep -q "^Epoch 0 " "$work/ck/resumed.out" && fail "the resumed run trained epoch 0 again"
+cmp -s "$work/ck/straight.npz" "$work/ck/resumed.npz" || fail "resumed model differs from the uninterrupted one"
+"$exe" --data "$data" --checkpoint "$work/ck/x.npz" >/dev/null 2>"$work/ck/x.err" && fail "--checkpoint without --epochs accepted"
+grep -qx "mnist: error: --checkpoint and --resume need --epochs (fit() writes them per epoch)" "$work/ck/x.err" ||
+  fail "checkpoint refusal: $(cat "$work/ck/x.err")"
+echo "ok: interrupted after $(grep -c '^Epoch' "$work/ck/first.out") epoch line(s), resumed, model identical to the straight run"
 echo "mnist example: all checks passed"

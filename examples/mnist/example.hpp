@@ -34,6 +34,7 @@ struct Options {
     double dropout = 0;                // > 0: a Dropout layer after the hidden activation
     std::string schedule = "constant"; // the learning-rate schedule with --epochs
     int warmup = 0;                    // warm-up epochs of the cosine schedule
+    std::string checkpoint, resume;    // with --epochs: write a checkpoint after every epoch / resume one
 };
 
 /// The learning rate an optimizer gets when --lr is not given: the seed's 1 for gradient
@@ -47,8 +48,9 @@ inline double default_lr(const std::string& optimizer)
 // step boundary and nothing is written, so an interrupted run leaves no partial output file.
 extern volatile std::sig_atomic_t stop_signal;
 
-/// Prints why the run stopped and returns the exit code (128 + the signal).
-int interrupted(const char* where, long done);
+/// Prints why the run stopped and returns the exit code (128 + the signal). checkpoint: the
+/// checkpoint file the run keeps writing, if any.
+int interrupted(const char* where, long done, const std::string& checkpoint = {});
 
 /// Trains the network for the options on data (shuffled in place), evaluates it on the test
 /// set, prints the results and writes the output files; returns the exit code.

@@ -24,11 +24,16 @@ namespace example {
 
 volatile std::sig_atomic_t stop_signal = 0;
 
-int interrupted(const char* where, long done)
+int interrupted(const char* where, long done, const std::string& checkpoint)
 {
     std::fflush(stdout);
-    std::fprintf(stderr, "mnist: interrupted by %s after %ld %s; no output files written\n",
-                 stop_signal == SIGINT ? "SIGINT" : "SIGTERM", done, where);
+    const char* sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+    if (checkpoint.empty() || done == 0)
+        std::fprintf(stderr, "mnist: interrupted by %s after %ld %s; no output files written\n", sig, done, where);
+    else
+        std::fprintf(stderr, "mnist: interrupted by %s after %ld complete %s; no output files written but the "
+                             "checkpoint %s (continue with --resume %s)\n",
+                     sig, done, where, checkpoint.c_str(), checkpoint.c_str());
     return 128 + stop_signal;
 }
 
@@ -117,6 +122,10 @@ int main(int argc, char** argv)
         ->capture_default_str()
         ->check(CLI::IsMember({"constant", "cosine"}));
     app.add_option("--warmup", opt.warmup, "warm-up epochs of the cosine schedule")->check(CLI::NonNegativeNumber);
+    app.add_option("--checkpoint", opt.checkpoint, "with --epochs: write a checkpoint here after every epoch");
+    app.add_option("--resume", opt.resume, "with --epochs: continue from a checkpoint written by --checkpoint "
+                                           "(same network, optimizer and --epochs; bit-identical to an "
+                                           "uninterrupted run)");
     bool blas_advice = false;
     app.add_flag("--blas-advice", blas_advice,
                  "print the OPENBLAS_CORETYPE this CPU needs for fast GEMMs (empty if none) and exit");
@@ -137,6 +146,10 @@ int main(int argc, char** argv)
         if (unset("--batch-size"))
             opt.batch_size = 64;
     }
+    if ((!opt.checkpoint.empty() || !opt.resume.empty()) && opt.epochs <= 0) {
+        std::fprintf(stderr, "mnist: error: --checkpoint and --resume need --epochs (fit() writes them per epoch)\n");
+        return 2;
+    }
     if (opt.schedule != "constant" && opt.epochs <= 0) {
         std::fprintf(stderr, "mnist: error: --schedule %s needs --epochs (fit() applies it per epoch)\n",
                      opt.schedule.c_str());
@@ -155,7 +168,7 @@ int main(int argc, char** argv)
     std::signal(SIGTERM, request_stop);
     try {
         // Output files are checked before hours of training, not after.
-        for (const std::string* out : {&opt.history, &opt.predictions, &opt.save})
+        for (const std::string* out : {&opt.history, &opt.predictions, &opt.save, &opt.checkpoint})
             if (!out->empty())
                 mininn::check_output_path(*out);
         return opt.dtype == "double" ? run<double>(opt) : run<float>(opt);

@@ -77,12 +77,17 @@ inline double effective_lr(const Options& opt)
 // rate can be read and set, so that fit() can schedule it.
 template <class Net>
 struct AnyOptimizer {
+    using T = typename Net::value_type;
     std::function<void(Net&)> fn;
     std::function<double()> get_rate;
     std::function<void(double)> set_rate;
+    std::function<mininn::OptimizerState<T>()> get_state;
+    std::function<void(mininn::OptimizerState<T>)> set_state;
     void step(Net& net) { fn(net); }
     double learning_rate() const { return get_rate(); }
     void set_learning_rate(double lr) { set_rate(lr); }
+    mininn::OptimizerState<T> checkpoint_state() const { return get_state(); }
+    void restore_state(mininn::OptimizerState<T> s) { set_state(std::move(s)); }
 };
 
 template <class Net, class T, class Opt>
@@ -90,7 +95,8 @@ AnyOptimizer<Net> wrap_optimizer(Opt o)
 {
     auto p = std::make_shared<Opt>(std::move(o));
     return {[p](Net& n) { p->step(n); }, [p] { return static_cast<double>(p->learning_rate()); },
-            [p](double lr) { p->set_learning_rate(static_cast<T>(lr)); }};
+            [p](double lr) { p->set_learning_rate(static_cast<T>(lr)); }, [p] { return p->checkpoint_state(); },
+            [p](mininn::OptimizerState<T> s) { p->restore_state(std::move(s)); }};
 }
 
 template <class Net, class T>
@@ -167,6 +173,8 @@ int train(const Options& opt, mininn::MnistData<T>& data)
         fo.seed = opt.seed;
         fo.verbose = opt.quiet ? Verbosity::silent : Verbosity::progress; // the epoch lines are printed below
         fo.on_batch_end = [](const BatchLog&) { return stop_signal == 0; };
+        fo.checkpoint = opt.checkpoint;
+        fo.resume_from = opt.resume;
         if (opt.schedule == "cosine")
             fo.schedule = Schedule::cosine(static_cast<std::size_t>(opt.epochs), static_cast<std::size_t>(opt.warmup));
         fo.on_epoch_end = [&](const EpochLog& e) {
@@ -178,8 +186,10 @@ int train(const Options& opt, mininn::MnistData<T>& data)
             return true;
         };
         const History h = fit(net, loss, optimizer, X, y, fo);
-        if (stop_signal != 0)
-            return interrupted("epochs", static_cast<long>(h.epochs.size()));
+        if (stop_signal != 0) {
+            const long done = h.epochs.empty() ? 0 : static_cast<long>(h.epochs.back().epoch) + (h.stopped_early ? 0 : 1);
+            return interrupted("epochs", done, opt.checkpoint);
+        }
     } else {
         history << "iteration,cost,elapsed_s\n";
         Progress progress(!opt.quiet);

@@ -41,6 +41,7 @@ public:
 
     double rate() const noexcept { return p_; }
     const Rng& generator() const noexcept { return rng_; }
+    Rng& generator() noexcept { return rng_; } ///< checkpoints save and restore it
     std::string name() const { return detail::cat("Dropout(", p_, ")"); }
     std::size_t input_rows() const noexcept { return 0; }
     std::size_t output_rows(std::size_t rows) const noexcept { return rows; }

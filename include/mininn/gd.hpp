@@ -29,6 +29,10 @@ public:
     void set_learning_rate(T lr) { h_.set_learning_rate(lr); }
     const WeightDecay& weight_decay() const noexcept { return h_.weight_decay(); }
     void set_weight_decay(WeightDecay wd) { h_.set_weight_decay(wd); }
+    std::string name() const { return "GD"; }
+    /// For checkpoints: GD keeps no state between steps but its rate.
+    OptimizerState<T> checkpoint_state() const { return {name(), {}, {}, {}, 0, static_cast<double>(learning_rate())}; }
+    void restore_state(const OptimizerState<T>& s) { set_learning_rate(static_cast<T>(s.learning_rate)); }
 
     /// One update of every parameter of net (a Network, or anything with visit_parameters(f(p, g))).
     template <class Net>

@@ -26,6 +26,7 @@
 #include "check_layer.hpp"
 #include "evaluate.hpp"
 #include "schedule.hpp"
+#include "checkpoint.hpp"
 #include "train.hpp"
 
 #include "blas.hpp"

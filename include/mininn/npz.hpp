@@ -11,11 +11,12 @@
 #include <cstdio>
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <zip.h>
@@ -31,10 +32,11 @@ namespace detail {
 template <class T>
 constexpr const char* npy_descr()
 {
-    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "npz: float or double parameters");
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::uint64_t>,
+                  "npz: float or double parameters (and uint64 for checkpoints' counters)");
     static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "npz: .npy files are written in the host's byte order, "
                                                              "which must be little-endian");
-    return std::is_same_v<T, float> ? "<f4" : "<f8";
+    return std::is_same_v<T, float> ? "<f4" : std::is_same_v<T, double> ? "<f8" : "<u8";
 }
 
 /// A version 1.0 .npy header for an array of descr and shape ("()", "(3,)", "(2, 3)"), padded
@@ -174,10 +176,9 @@ inline std::time_t npz_epoch()
     return std::mktime(&t);
 }
 
-// The archive save() writes, as bytes: built in memory, so the file itself is written once,
-// atomically, by write_file_atomic.
-template <class Net>
-std::string npz_archive(Net& net, const std::string& where)
+// An .npz archive of the given (name, .npy blob) entries, as bytes: built in memory, so the file
+// itself is written once, atomically, by write_file_atomic.
+inline std::string npz_build(const std::vector<std::pair<std::string, std::string>>& entries, const std::string& where)
 {
     zip_error_t ze;
     zip_error_init(&ze);
@@ -196,15 +197,13 @@ std::string npz_archive(Net& net, const std::string& where)
         zip_source_t* s;
         ~release() { zip_source_free(s); }
     } keep{mem};
-    std::deque<std::string> blobs; // libzip reads them at zip_close; a deque never moves them
     auto fail = [&](const std::string& what) {
         const std::string why = zip_strerror(z);
         zip_discard(z);
         throw io_error(cat(where, ": ", what, " (", why, ")"));
     };
-    auto add = [&](const std::string& name, std::string blob) {
-        blobs.push_back(std::move(blob));
-        zip_source_t* src = zip_source_buffer(z, blobs.back().data(), blobs.back().size(), 0);
+    auto add = [&](const std::string& name, const std::string& blob) { // libzip reads blob at zip_close
+        zip_source_t* src = zip_source_buffer(z, blob.data(), blob.size(), 0);
         if (src == nullptr)
             fail(cat("cannot add '", name, "'"));
         const zip_int64_t index = zip_file_add(z, (name + ".npy").c_str(), src, ZIP_FL_OVERWRITE);
@@ -218,10 +217,8 @@ std::string npz_archive(Net& net, const std::string& where)
             zip_file_set_mtime(z, static_cast<zip_uint64_t>(index), npz_epoch(), 0) != 0)
             fail(cat("cannot store '", name, "'"));
     };
-    add("architecture", npy_bytes(architecture(net)));
-    net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
-        add(cat("layer", layer, ".", role), npy_array(p));
-    });
+    for (const auto& [name, blob] : entries)
+        add(name, blob);
     if (zip_close(z) != 0)
         fail("cannot build the archive");
     std::string out;
@@ -239,6 +236,27 @@ std::string npz_archive(Net& net, const std::string& where)
     if (out.empty())
         throw io_error(cat(where, ": cannot read the archive back from memory"));
     return out;
+}
+
+template <class Net>
+std::string npz_archive(Net& net, const std::string& where);
+
+// The entries save() writes: the architecture, then every parameter as "layer<i>.<role>".
+template <class Net>
+std::vector<std::pair<std::string, std::string>> parameter_entries(Net& net)
+{
+    std::vector<std::pair<std::string, std::string>> entries;
+    entries.emplace_back("architecture", npy_bytes(architecture(net)));
+    net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
+        entries.emplace_back(cat("layer", layer, ".", role), npy_array(p));
+    });
+    return entries;
+}
+
+template <class Net>
+std::string npz_archive(Net& net, const std::string& where)
+{
+    return npz_build(parameter_entries(net), where);
 }
 
 // The largest archive the parameters of net can explain: every array with the longest header
@@ -262,72 +280,139 @@ void save(Net& net, const std::string& path)
 {
     static_cast<void>(detail::npy_descr<typename Net::value_type>());
     check_output_path(path); // before the archive is built
-    write_file_atomic(path, detail::npz_archive(net, path));
+    write_file_atomic(path, detail::npz_build(detail::parameter_entries(net), path));
 }
+
+namespace detail {
+
+// An archive opened from bytes held in memory (which must outlive it), closed with it.
+class npz_reader {
+public:
+    npz_reader(const std::string& bytes, const std::string& where) : where_(where)
+    {
+        zip_error_t ze;
+        zip_error_init(&ze);
+        zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &ze);
+        z_ = src == nullptr ? nullptr : zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
+        if (z_ == nullptr) {
+            const std::string why = zip_error_strerror(&ze);
+            zip_error_fini(&ze);
+            if (src != nullptr)
+                zip_source_free(src);
+            throw io_error(cat(where, ": cannot open the archive (", why, ")"));
+        }
+        zip_error_fini(&ze);
+    }
+    ~npz_reader() { zip_discard(z_); }
+    npz_reader(const npz_reader&) = delete;
+    npz_reader& operator=(const npz_reader&) = delete;
+
+    const std::string& where() const noexcept { return where_; }
+    bool has(const std::string& name) const { return zip_name_locate(z_, (name + ".npy").c_str(), 0) >= 0; }
+    /// The data bytes of array name after checking its dtype, order and shape ("3," or "2,3").
+    /// Throws io_error naming the archive and the array otherwise.
+    std::string data(const std::string& name, const char* descr, const std::string& expected, std::size_t bytes) const
+    {
+        const std::string at = where_ + ": " + name;
+        const std::string blob = read_entry(z_, name + ".npy", where_, bytes + npy_header_max);
+        const auto npy = parse_npy(blob, at);
+        const std::string got = npy_field(npy.header, "descr", at);
+        if (got != descr)
+            throw io_error(cat(at, " has dtype '", got, "', expected '", descr, "'"));
+        if (npy_field(npy.header, "fortran_order", at) != "False")
+            throw io_error(cat(at, " is stored in Fortran order"));
+        std::string shape = npy_field(npy.header, "shape", at);
+        shape.erase(std::remove(shape.begin(), shape.end(), ' '), shape.end());
+        if (shape != expected || npy.bytes != bytes)
+            throw io_error(cat(at, " has shape (", shape, ") and ", npy.bytes, " bytes; expected (", expected, ")"));
+        return blob.substr(npy.offset, npy.bytes);
+    }
+    /// The text of a byte-string array.
+    std::string text(const std::string& name) const
+    {
+        const std::string blob = read_entry(z_, name + ".npy", where_, 2 * npy_header_max);
+        const auto npy = parse_npy(blob, where_ + ": " + name);
+        std::string got = blob.substr(npy.offset, npy.bytes);
+        return got.substr(0, got.find('\0'));
+    }
+
+private:
+    zip_t* z_ = nullptr;
+    std::string where_;
+};
+
+// The shape text npy writes for p ("3," or "2,3"), without spaces.
+template <class P>
+std::string npy_shape_text(const P& p)
+{
+    std::string s;
+    for (std::size_t k = 0; k < p.dimension(); ++k)
+        s += cat(p.shape()[k], ",");
+    if (p.dimension() > 1)
+        s.pop_back();
+    return s;
+}
+
+// Every parameter's bytes from an archive saved by save(), after checking the architecture and
+// each array; nothing of net changes.
+template <class Net>
+std::vector<std::string> read_parameters(Net& net, const npz_reader& r)
+{
+    using T = typename Net::value_type;
+    const std::string want = architecture(net), got = r.text("architecture");
+    if (got != want)
+        throw io_error(cat(r.where(), ": the saved architecture '", got, "' does not match the network's '", want, "'"));
+    std::vector<std::string> data;
+    net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
+        data.push_back(r.data(cat("layer", layer, ".", role), npy_descr<T>(), npy_shape_text(p), p.size() * sizeof(T)));
+    });
+    return data;
+}
+
+template <class Net>
+void apply_parameters(Net& net, const std::vector<std::string>& data)
+{
+    std::size_t k = 0;
+    net.visit_parameters([&](auto& p, auto&) {
+        std::memcpy(p.data(), data[k].data(), data[k].size());
+        ++k;
+    });
+}
+
+} // namespace detail
+
+namespace detail {
+// The bytes of the file at path, reading at most one chunk past limit (the caller refuses a
+// larger file by its size). Throws io_error naming path when it cannot be opened or read.
+inline std::string read_archive_file(const std::string& path, std::size_t limit)
+{
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr)
+        throw io_error(cat(path, ": cannot open the archive (", std::strerror(errno), ")"));
+    std::string bytes;
+    char chunk[1 << 16];
+    std::size_t got = 0;
+    while ((got = std::fread(chunk, 1, sizeof chunk, f)) > 0 && bytes.size() <= limit)
+        bytes.append(chunk, got);
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    if (failed)
+        throw io_error(cat(path, ": cannot read the archive"));
+    return bytes;
+}
+} // namespace detail
 
 /// load() from the bytes of an archive held in memory; where names it in messages.
 template <class Net>
 void load_npz(Net& net, const std::string& bytes, const std::string& where)
 {
-    using T = typename Net::value_type;
     const std::size_t limit = detail::npz_max_bytes(net);
     if (bytes.size() > limit)
         throw io_error(detail::cat(where, ": ", bytes.size(), " bytes, more than an archive of this network's ",
                                    net.parameter_count(), " parameters can hold (", limit, ")"));
-    zip_error_t ze;
-    zip_error_init(&ze);
-    zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &ze);
-    zip_t* z = src == nullptr ? nullptr : zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
-    if (z == nullptr) {
-        const std::string why = zip_error_strerror(&ze);
-        zip_error_fini(&ze);
-        if (src != nullptr)
-            zip_source_free(src);
-        throw io_error(detail::cat(where, ": cannot open the archive (", why, ")"));
-    }
-    zip_error_fini(&ze);
-    struct closer {
-        zip_t* z;
-        ~closer() { zip_discard(z); }
-    } close_on_exit{z};
-
-    const std::string want = detail::architecture(net);
-    const std::string arch_blob = detail::read_entry(z, "architecture.npy", where, 2 * detail::npy_header_max);
-    const auto arch = detail::parse_npy(arch_blob, where + ": architecture");
-    std::string got = arch_blob.substr(arch.offset, arch.bytes);
-    got = got.substr(0, got.find('\0'));
-    if (got != want)
-        throw io_error(detail::cat(where, ": the saved architecture '", got, "' does not match the network's '", want,
-                                   "'"));
-
+    const detail::npz_reader r(bytes, where);
     // Read and check every array first, then copy: a failure leaves net unchanged.
-    std::vector<std::string> blobs;
-    std::vector<std::size_t> offsets;
-    net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
-        const std::string name = detail::cat("layer", layer, ".", role), at = where + ": " + name;
-        blobs.push_back(detail::read_entry(z, name + ".npy", where, p.size() * sizeof(T) + detail::npy_header_max));
-        const auto npy = detail::parse_npy(blobs.back(), at);
-        const std::string descr = detail::npy_field(npy.header, "descr", at);
-        if (descr != detail::npy_descr<T>())
-            throw io_error(detail::cat(at, " has dtype '", descr, "', expected '", detail::npy_descr<T>(), "'"));
-        if (detail::npy_field(npy.header, "fortran_order", at) != "False")
-            throw io_error(detail::cat(at, " is stored in Fortran order"));
-        std::string shape = detail::npy_field(npy.header, "shape", at), expected;
-        shape.erase(std::remove(shape.begin(), shape.end(), ' '), shape.end());
-        for (std::size_t k = 0; k < p.dimension(); ++k)
-            expected += detail::cat(p.shape()[k], ",");
-        if (p.dimension() > 1)
-            expected.pop_back();
-        if (shape != expected || npy.bytes != p.size() * sizeof(T))
-            throw io_error(detail::cat(at, " has shape (", shape, ") and ", npy.bytes, " bytes; the network needs (",
-                                       expected, ")"));
-        offsets.push_back(npy.offset);
-    });
-    std::size_t k = 0;
-    net.visit_parameters([&](auto& p, auto&) {
-        std::memcpy(p.data(), blobs[k].data() + offsets[k], p.size() * sizeof(T));
-        ++k;
-    });
+    detail::apply_parameters(net, detail::read_parameters(net, r));
 }
 
 /// Loads parameters saved by save() into net. Checks the architecture (layers and scalar
@@ -338,20 +423,7 @@ void load_npz(Net& net, const std::string& bytes, const std::string& where)
 template <class Net>
 void load(Net& net, const std::string& path)
 {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr)
-        throw io_error(detail::cat(path, ": cannot open the archive (", std::strerror(errno), ")"));
-    const std::size_t limit = detail::npz_max_bytes(net);
-    std::string bytes;
-    char chunk[1 << 16];
-    std::size_t got = 0;
-    while ((got = std::fread(chunk, 1, sizeof chunk, f)) > 0 && bytes.size() <= limit)
-        bytes.append(chunk, got);
-    const bool failed = std::ferror(f) != 0;
-    std::fclose(f);
-    if (failed)
-        throw io_error(detail::cat(path, ": cannot read the archive"));
-    load_npz(net, bytes, path);
+    load_npz(net, detail::read_archive_file(path, detail::npz_max_bytes(net)), path);
 }
 
 } // namespace MININN_ISA

@@ -7,6 +7,7 @@
 
 #include "detail/isa.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <stdexcept>
@@ -54,6 +55,22 @@ public:
                                        sizes_.size(), "; use a new optimizer for a new network"));
     }
 
+    /// The state as a checkpoint keeps it.
+    OptimizerState<T> snapshot(std::string name, std::vector<std::string> slot_names, long steps, T lr) const
+    {
+        OptimizerState<T> s{std::move(name), std::move(slot_names), sizes_, {}, steps, static_cast<double>(lr)};
+        s.slots.assign(state_.begin(), state_.end());
+        return s;
+    }
+    /// Replaces the state with a snapshot's, which the caller has checked against the network
+    /// (one buffer of sizes[k] values per parameter k in each of the Slots slots).
+    void restore(OptimizerState<T>&& s)
+    {
+        sizes_ = std::move(s.sizes);
+        for (std::size_t k = 0; k < Slots; ++k)
+            state_[k] = k < s.slots.size() ? std::move(s.slots[k]) : std::vector<std::vector<T>>{};
+    }
+
 private:
     template <class F, std::size_t... S>
     void call(F& f, std::size_t k, const char* role, T* p, const T* g, std::size_t n, std::index_sequence<S...>)
@@ -62,7 +79,7 @@ private:
     }
 
     std::vector<std::size_t> sizes_;
-    std::vector<std::vector<T>> state_[Slots];
+    std::array<std::vector<std::vector<T>>, Slots> state_;
 };
 
 } // namespace detail
@@ -103,6 +120,15 @@ public:
     void set_learning_rate(T lr) { h_.set_learning_rate(lr); }
     const WeightDecay& weight_decay() const noexcept { return h_.weight_decay(); }
     void set_weight_decay(WeightDecay wd) { h_.set_weight_decay(wd); }
+
+    std::string name() const { return detail::cat("Momentum(", mu_, nesterov_ ? ", nesterov" : "", ")"); }
+    /// For checkpoints: the velocity of each parameter, by position.
+    OptimizerState<T> checkpoint_state() const { return state_.snapshot(name(), {"v"}, 0, h_.learning_rate()); }
+    void restore_state(OptimizerState<T> s)
+    {
+        h_.set_learning_rate(static_cast<T>(s.learning_rate));
+        state_.restore(std::move(s));
+    }
 
 private:
     detail::rate_and_decay<T> h_;
@@ -158,6 +184,19 @@ public:
     void set_learning_rate(T lr) { h_.set_learning_rate(lr); }
     const WeightDecay& weight_decay() const noexcept { return h_.weight_decay(); }
     void set_weight_decay(WeightDecay wd) { h_.set_weight_decay(wd); }
+
+    std::string name() const { return detail::cat("Adam(", b1_, ", ", b2_, ", ", eps_, ")"); }
+    /// For checkpoints: the moments of each parameter, by position, and the step count.
+    OptimizerState<T> checkpoint_state() const
+    {
+        return state_.snapshot(name(), {"m", "v"}, t_, h_.learning_rate());
+    }
+    void restore_state(OptimizerState<T> s)
+    {
+        t_ = s.steps;
+        h_.set_learning_rate(static_cast<T>(s.learning_rate));
+        state_.restore(std::move(s));
+    }
 
 private:
     detail::rate_and_decay<T> h_;

@@ -8,9 +8,11 @@
 
 #include "detail/isa.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -121,6 +123,22 @@ public:
             using std::swap;
             swap(first[static_cast<std::ptrdiff_t>(i - 1)], first[static_cast<std::ptrdiff_t>(j)]);
         }
+    }
+
+    /// The whole state (the four xoshiro words, the cached normal deviate and whether there is
+    /// one), so that a checkpoint can resume the stream exactly.
+    std::array<std::uint64_t, 6> state() const noexcept
+    {
+        std::uint64_t spare = 0;
+        std::memcpy(&spare, &spare_, sizeof spare);
+        return {s_[0], s_[1], s_[2], s_[3], spare, has_spare_ ? 1u : 0u};
+    }
+    void set_state(const std::array<std::uint64_t, 6>& s) noexcept
+    {
+        for (int k = 0; k < 4; ++k)
+            s_[k] = s[static_cast<std::size_t>(k)];
+        std::memcpy(&spare_, &s[4], sizeof spare_);
+        has_spare_ = s[5] != 0;
     }
 
 private:

@@ -14,8 +14,10 @@
 #include <type_traits>
 #include <vector>
 
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
 
+#include "checkpoint.hpp"
 #include "data.hpp"
 #include "detail/kernels.hpp"
 #include "errors.hpp"
@@ -71,6 +73,8 @@ struct FitOptions {
     double min_delta = 0;             ///< an improvement must exceed this
     bool restore_best_weights = true; ///< with early stopping, end with the best epoch's weights
     Schedule schedule;                ///< the learning rate of each epoch: a factor of the optimizer's rate at the start
+    std::string checkpoint;           ///< write a checkpoint here after every epoch (save_checkpoint)
+    std::string resume_from;          ///< continue from this checkpoint: its weights, optimizer, epoch and generators
     Verbosity verbose = Verbosity::automatic; ///< what fit prints: see Verbosity
     std::function<bool(const BatchLog&)> on_batch_end;  ///< return false to stop training
     std::function<bool(const EpochLog&)> on_epoch_end;  ///< return false to stop training
@@ -221,9 +225,47 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
         throw std::invalid_argument("fit: a learning-rate schedule needs an optimizer with learning_rate() and "
                                     "set_learning_rate()");
     const mode_restore<Net> restore{net, net.training()};
+    std::size_t first_epoch = 0;
+    constexpr bool checkpoints = has_checkpoint_state<Opt>::value;
+    if (!checkpoints && (!options.resume_from.empty() || !options.checkpoint.empty()))
+        throw std::invalid_argument("fit: checkpoints need an optimizer with checkpoint_state() and restore_state()");
+    if constexpr (checkpoints) {
+        if (!options.resume_from.empty()) {
+            const FitState st = load_checkpoint(options.resume_from, net, opt);
+            first_epoch = st.epochs_done;
+            rng.set_state(st.rng);
+            base_rate = st.base_rate;
+            schedule.set_state(st.schedule);
+            best = st.best;
+            since_best = st.since_best;
+            history.best_epoch = st.best_epoch;
+            std::size_t k = 0;
+            if (!st.best_weights.empty())
+                net.visit_parameters([&](auto& p, auto&) {
+                    best_params.emplace_back(xt::adapt(st.best_weights[k++], p.shape()));
+                });
+        }
+    }
+    auto checkpoint = [&](std::size_t done) {
+        if constexpr (checkpoints) {
+            FitState st;
+            st.epochs_done = done;
+            st.rng = rng.state();
+            st.base_rate = base_rate;
+            st.schedule = schedule.state();
+            st.best = best;
+            st.since_best = since_best;
+            st.best_epoch = history.best_epoch;
+            for (const auto& p : best_params)
+                st.best_weights.emplace_back(p.begin(), p.end());
+            save_checkpoint(options.checkpoint, net, opt, st);
+        } else {
+            static_cast<void>(done);
+        }
+    };
     const auto t_start = clock::now();
 
-    for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+    for (std::size_t epoch = first_epoch; epoch < options.epochs; ++epoch) {
         const auto t0 = clock::now();
         double rate = EpochLog::none;
         if constexpr (has_learning_rate<Opt>::value) {
@@ -315,13 +357,9 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
         history.epochs.push_back(log);
         if (lines)
             detail::print_epoch(log, options.epochs);
-        if (stop)
+        if (stop) // a partial epoch: no checkpoint of it
             break;
-        if (options.on_epoch_end && !options.on_epoch_end(log)) {
-            history.stopped_early = true;
-            history.stop_reason = detail::cat("stopped by the epoch callback after epoch ", epoch);
-            break;
-        }
+        bool patience_out = false;
         if (options.patience > 0) {
             const double watched = X_val != nullptr ? log.val_loss : log.loss;
             if (watched < best - options.min_delta) {
@@ -333,11 +371,21 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
                     net.visit_parameters([&](auto& p, auto&) { best_params.emplace_back(p); });
                 }
             } else if (++since_best >= options.patience) {
-                history.stopped_early = true;
-                history.stop_reason = detail::cat("early stopping after epoch ", epoch, ": no improvement for ",
-                                                  options.patience, " epochs; best epoch ", history.best_epoch);
-                break;
+                patience_out = true;
             }
+        }
+        if (!options.checkpoint.empty())
+            checkpoint(epoch + 1);
+        if (options.on_epoch_end && !options.on_epoch_end(log)) {
+            history.stopped_early = true;
+            history.stop_reason = detail::cat("stopped by the epoch callback after epoch ", epoch);
+            break;
+        }
+        if (patience_out) {
+            history.stopped_early = true;
+            history.stop_reason = detail::cat("early stopping after epoch ", epoch, ": no improvement for ",
+                                              options.patience, " epochs; best epoch ", history.best_epoch);
+            break;
         }
     }
     if (options.patience > 0 && options.restore_best_weights && !best_params.empty()) {

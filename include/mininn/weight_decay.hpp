@@ -4,10 +4,12 @@
 #include "detail/isa.hpp"
 
 #include <cmath>
+#include <string>
 #include <cstddef>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "errors.hpp"
 
@@ -20,6 +22,18 @@ inline namespace MININN_ISA {
 struct WeightDecay {
     double rate = 0;
     bool biases = false;
+};
+
+/// An optimizer's whole state, as a checkpoint keeps it: every optimizer has
+/// OptimizerState<T> checkpoint_state() const and void restore_state(OptimizerState<T>).
+template <class T>
+struct OptimizerState {
+    std::string name;                               ///< the optimizer and its settings, e.g. "Adam(0.9, 0.999, 1e-08)"
+    std::vector<std::string> slot_names;            ///< e.g. {"m", "v"}
+    std::vector<std::size_t> sizes;                 ///< each parameter's size; empty before the first step
+    std::vector<std::vector<std::vector<T>>> slots; ///< [slot][parameter] values
+    long steps = 0;
+    double learning_rate = 0;
 };
 
 namespace detail {
