@@ -135,11 +135,9 @@ FitState load_checkpoint(const std::string& path, Net& net, Opt& opt)
 {
     using T = typename Net::value_type;
     using detail::cat;
-    const std::size_t params = [&] {
-        std::size_t n = 0;
-        net.visit_parameters([&](auto&, auto&) { ++n; });
-        return n;
-    }();
+    std::vector<std::size_t> sizes; // each parameter's size, by position
+    net.visit_parameters([&](auto& p, auto&) { sizes.push_back(p.size()); });
+    const std::size_t params = sizes.size();
     const std::size_t limit = 4 * detail::npz_max_bytes(net) + 64 * detail::npy_header_max;
     const std::string bytes = detail::read_archive_file(path, limit);
     if (bytes.size() > limit)
@@ -151,8 +149,6 @@ FitState load_checkpoint(const std::string& path, Net& net, Opt& opt)
     const std::string saved_opt = r.text("optimizer");
     if (saved_opt != os.name)
         throw io_error(cat(path, ": written by the optimizer ", saved_opt, ", not ", os.name));
-    std::vector<std::size_t> sizes;
-    net.visit_parameters([&](auto& p, auto&) { sizes.push_back(p.size()); });
     const auto steps = detail::values_of<std::uint64_t>(r.data("optimizer.steps", "<u8", "2,", 2 * sizeof(std::uint64_t)));
     if (steps[1] != 0 && steps[1] != params)
         throw io_error(cat(path, ": optimizer state for ", steps[1], " parameters; the network has ", params));
