@@ -120,3 +120,29 @@ TEST_CASE("the fused head shared with a helper thread does not allocate after it
     REQUIRE(net.threads() == 2);
     expect_no_steady_allocations(net, CrossEntropy{}, X, y, 0.5f); // the first step starts the helper
 }
+
+#ifdef MININN_TEST_MPI
+#include <mininn/distributed.hpp>
+
+TEST_CASE("a distributed step does not allocate after the first: its one buffer is made once")
+{
+    const mininn::distributed::Communicator comm;
+    Rng rng(9);
+    const auto s = mininn::distributed::shard(comm, 3000);
+    const auto X = test::random_matrix<float>(784, s.count, rng);
+    const auto y = test::random_labels(s.count, 10, rng);
+    Network net{Dense<float>(784, 64, init::normal, rng), Sigmoid{}, Dense<float>(64, 10, init::normal, rng),
+                Softmax{}};
+    mininn::distributed::DataParallel dp(comm, net);
+    GD<float> gd(1.0f);
+    const CrossEntropy loss;
+    const long first = alloc_counter::allocations_during([&] { dp.step(loss, gd, X, y); });
+    CHECK(first > 0);
+    const long steady = alloc_counter::allocations_during([&] {
+        for (int i = 0; i < 5; ++i)
+            dp.step(loss, gd, X, y);
+    });
+    CHECK(steady == 0);
+    CHECK(dp.allreduces() == 6);
+}
+#endif

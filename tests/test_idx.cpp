@@ -257,3 +257,61 @@ TEST_CASE("load_mnist finds raw or gzipped files and checks that counts agree")
     CHECK(msg == empty.path.string() + ": no train-images-idx3-ubyte or train-images-idx3-ubyte.gz "
                                        "(examples/mnist/get-mnist.sh downloads them)");
 }
+
+TEST_CASE("a range of samples: the shards of a file are its columns, and the whole file is still checked")
+{
+    TempDir dir;
+    for (const bool gz : {false, true}) {
+        const std::string p = gz ? dir.gz("i.gz", images_3x2x2()) : dir.raw("i", images_3x2x2());
+        const matrix<float> all = read_idx_images<float>(p, 1.0f);
+        const matrix<float> mid = read_idx_images<float>(p, SampleRange{1, 1}, 1.0f);
+        REQUIRE(mid.shape() == std::array<std::size_t, 2>{4, 1});
+        CHECK(mid == matrix<float>{{1}, {2}, {3}, {4}});
+        const matrix<float> tail = read_idx_images<float>(p, SampleRange{1}, 1.0f); // count: to the end
+        CHECK(tail == xt::view(all, xt::all(), xt::range(1, 3)));
+        const matrix<float> none = read_idx_images<float>(p, SampleRange{3, 0}, 1.0f); // an empty shard
+        CHECK(none.shape() == std::array<std::size_t, 2>{4, 0});
+        CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { read_idx_images<float>(p, SampleRange{2, 2}); }),
+                               p + ": samples [2, 4) are outside the file's 3");
+        CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { read_idx_images<float>(p, SampleRange{4}); }),
+                               p + ": samples [4, end) are outside the file's 3");
+    }
+    const std::string lp = dir.gz("l.gz", labels({7, 8, 9, 3}));
+    CHECK(read_idx_labels(lp, SampleRange{1, 2}, 10) == label_vector{8, 9});
+    // A label outside the classes is named by its index in the file, not in the shard.
+    const std::string bad = dir.raw("bad", labels({1, 2, 12}));
+    CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { read_idx_labels(bad, SampleRange{2, 1}, 10); }),
+                           "label 12 at index 2 is outside [0, 10)");
+
+    // A shard of a damaged file is refused as the whole file would be: behind it, and before it.
+    bytes cut = images_3x2x2();
+    cut.resize(cut.size() - 2);
+    const std::string c = dir.raw("cut", cut);
+    CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { read_idx_images<float>(c, SampleRange{0, 1}); }),
+                           c + ": truncated: dimensions [3, 2, 2] need 12 bytes of data, the file has 10");
+    bytes longer = images_3x2x2();
+    longer.push_back(0);
+    const std::string l = dir.raw("long", longer);
+    CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { read_idx_images<float>(l, SampleRange{0, 1}); }),
+                           l + ": trailing bytes after the 12 bytes");
+}
+
+TEST_CASE("load_mnist with a training range reads that shard, and compares the files' counts first")
+{
+    TempDir dir;
+    dir.gz("train-images-idx3-ubyte.gz", images_3x2x2());
+    const auto train_labels = dir.raw("train-labels-idx1-ubyte", labels({1, 2, 3}));
+    dir.raw("t10k-images-idx3-ubyte", images_3x2x2());
+    dir.raw("t10k-labels-idx1-ubyte", labels({4, 5, 6}));
+    const auto d = load_mnist<double>(dir.path.string(), SampleRange{1, 2}, false);
+    CHECK(d.train_images.shape() == std::array<std::size_t, 2>{4, 2});
+    CHECK(d.train_labels == label_vector{2, 3});
+    CHECK(d.test_images.shape() == std::array<std::size_t, 2>{4, 0});
+    const auto full = load_mnist<double>(dir.path.string(), SampleRange{1, 2});
+    CHECK(full.test_labels == label_vector{4, 5, 6});
+    CHECK(xt::allclose(d.train_images, xt::view(full.train_images, xt::all(), xt::all())));
+
+    dir.raw("train-labels-idx1-ubyte", labels({1, 2, 3, 4}));
+    CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { load_mnist<float>(dir.path.string(), SampleRange{0, 2}); }),
+                           "has 3 images but " + train_labels + " has 4 labels");
+}

@@ -35,7 +35,12 @@ struct Options {
     std::string schedule = "constant"; // the learning-rate schedule with --epochs
     int warmup = 0;                    // warm-up epochs of the cosine schedule
     std::string checkpoint, resume;    // with --epochs: write a checkpoint after every epoch / resume one
+    bool distributed = false;          // data-parallel across the ranks of an MPI job (distributed.cpp)
 };
+
+/// Trains across the ranks of the MPI job this process is part of (distributed.cpp, built
+/// when MPI is found); returns the exit code.
+int run_distributed(const Options& opt);
 
 /// The learning rate an optimizer gets when --lr is not given: the seed's 1 for gradient
 /// descent, 0.1 for momentum 0.9 (the same step once the velocity builds up), Adam's 1e-3.

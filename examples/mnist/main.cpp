@@ -48,6 +48,15 @@ extern "C" void request_stop(int sig)
     example::stop_signal = sig;
 }
 
+// Whether mpirun/mpiexec (Open MPI, MPICH, PMIx) started this process as one of several ranks.
+bool launched_by_mpirun()
+{
+    for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
+        if (const char* v = std::getenv(name); v != nullptr && std::atoi(v) > 1)
+            return true;
+    return false;
+}
+
 std::string default_data_dir()
 {
     if (const char* env = std::getenv("MININN_MNIST_DIR"); env && *env)
@@ -126,6 +135,9 @@ int main(int argc, char** argv)
     app.add_option("--resume", opt.resume, "with --epochs: continue from a checkpoint written by --checkpoint "
                                            "(same network, optimizer and --epochs; bit-identical to an "
                                            "uninterrupted run)");
+    app.add_flag("--distributed", opt.distributed,
+                 "train data-parallel across the ranks of an MPI job: mpirun -np N --bind-to none mnist "
+                 "--distributed (each rank reads only its shard)");
     bool blas_advice = false;
     app.add_flag("--blas-advice", blas_advice,
                  "print the OPENBLAS_CORETYPE this CPU needs for fast GEMMs (empty if none) and exit");
@@ -161,6 +173,16 @@ int main(int argc, char** argv)
     }
     if (opt.data.empty())
         opt.data = default_data_dir();
+#ifndef MININN_EXAMPLE_MPI
+    if (opt.distributed) {
+        std::fprintf(stderr, "mnist: error: --distributed needs MPI, and this build has none (install "
+                             "libopenmpi-dev openmpi-bin and rebuild)\n");
+        return 2;
+    }
+#endif
+    if (!opt.distributed && launched_by_mpirun())
+        std::fprintf(stderr, "mnist: warning: started by mpirun with several ranks but without --distributed: "
+                             "each rank trains the whole data set on its own\n");
 
     // Every line reaches a pipe or a file as it is printed, and a run that is stopped keeps them.
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -171,6 +193,10 @@ int main(int argc, char** argv)
         for (const std::string* out : {&opt.history, &opt.predictions, &opt.save, &opt.checkpoint})
             if (!out->empty())
                 mininn::check_output_path(*out);
+#ifdef MININN_EXAMPLE_MPI
+        if (opt.distributed)
+            return example::run_distributed(opt);
+#endif
         return opt.dtype == "double" ? run<double>(opt) : run<float>(opt);
     } catch (const std::exception& e) {
         std::fflush(stdout);

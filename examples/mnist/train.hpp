@@ -110,6 +110,55 @@ AnyOptimizer<Net> make_optimizer(const Options& opt)
     return wrap_optimizer<Net, T>(mininn::GD<T>(lr));
 }
 
+// fit()'s options from the command line's: epochs, batch size, seed, schedule, and a batch
+// callback that stops at SIGINT or SIGTERM. Nothing is printed by fit itself.
+inline mininn::FitOptions fit_options(const Options& opt)
+{
+    mininn::FitOptions fo;
+    fo.epochs = static_cast<std::size_t>(opt.epochs);
+    fo.batch_size = opt.batch_size;
+    fo.seed = opt.seed;
+    fo.verbose = mininn::Verbosity::silent;
+    fo.on_batch_end = [](const mininn::BatchLog&) { return stop_signal == 0; };
+    if (opt.schedule == "cosine")
+        fo.schedule =
+            mininn::Schedule::cosine(static_cast<std::size_t>(opt.epochs), static_cast<std::size_t>(opt.warmup));
+    return fo;
+}
+
+// Predicts the test set and prints its accuracy, confusion matrix and classification report;
+// returns the predictions.
+template <class Net, class T>
+mininn::label_vector test_report(const Options& opt, Net& net, const mininn::MnistData<T>& data)
+{
+    const mininn::label_vector pred = net.predict(data.test_images);
+    std::printf("\nTest accuracy: %.2f %%\n\n", 100.0 * mininn::accuracy(data.test_labels, pred));
+    std::cout << confusion_text(mininn::confusion_matrix(data.test_labels, pred)) << '\n';
+    std::cout << mininn::classification_report(data.test_labels, pred, opt.digits);
+    return pred;
+}
+
+// Writes the files the options ask for (--history, --save, --predictions), each atomically.
+template <class Net>
+void write_outputs(const Options& opt, const std::string& history, Net& net, const mininn::label_vector& truth,
+                   const mininn::label_vector& pred)
+{
+    if (!opt.history.empty())
+        mininn::write_file_atomic(opt.history, history);
+    if (!opt.save.empty()) {
+        mininn::save(net, opt.save);
+        if (!opt.quiet)
+            std::printf("Saved the trained weights to %s\n", opt.save.c_str());
+    }
+    if (!opt.predictions.empty()) {
+        std::ostringstream csv;
+        csv << "index,true,predicted\n";
+        for (std::size_t j = 0; j < pred.size(); ++j)
+            csv << j << ',' << truth(j) << ',' << pred(j) << '\n';
+        mininn::write_file_atomic(opt.predictions, csv.str());
+    }
+}
+
 template <class T, template <class> class Act, bool WithDropout>
 int train(const Options& opt, mininn::MnistData<T>& data)
 {
@@ -167,16 +216,10 @@ int train(const Options& opt, mininn::MnistData<T>& data)
     const auto t0 = clock_type::now();
     if (minibatch) {
         history << "epoch,loss,accuracy,learning_rate,elapsed_s\n";
-        FitOptions fo;
-        fo.epochs = static_cast<std::size_t>(opt.epochs);
-        fo.batch_size = opt.batch_size;
-        fo.seed = opt.seed;
+        FitOptions fo = fit_options(opt);
         fo.verbose = opt.quiet ? Verbosity::silent : Verbosity::progress; // the epoch lines are printed below
-        fo.on_batch_end = [](const BatchLog&) { return stop_signal == 0; };
         fo.checkpoint = opt.checkpoint;
         fo.resume_from = opt.resume;
-        if (opt.schedule == "cosine")
-            fo.schedule = Schedule::cosine(static_cast<std::size_t>(opt.epochs), static_cast<std::size_t>(opt.warmup));
         fo.on_epoch_end = [&](const EpochLog& e) {
             history << e.epoch << ',' << e.loss << ',' << e.accuracy << ',' << e.learning_rate << ','
                     << seconds_since(t0) << '\n';
@@ -231,28 +274,10 @@ int train(const Options& opt, mininn::MnistData<T>& data)
     if (::getrusage(RUSAGE_SELF, &usage) == 0) // ru_maxrss is in KiB on Linux
         std::printf("Peak memory: %.1f MB (data %.1f MB)\n", static_cast<double>(usage.ru_maxrss) * 1024 / 1e6,
                     static_cast<double>((X.size() + data.test_images.size()) * sizeof(T)) / 1e6);
-    const label_vector pred = net.predict(data.test_images);
-    const double acc = accuracy(data.test_labels, pred);
-    std::printf("\nTest accuracy: %.2f %%\n\n", 100.0 * acc);
-    std::cout << confusion_text(confusion_matrix(data.test_labels, pred)) << '\n';
-    std::cout << classification_report(data.test_labels, pred, opt.digits);
-
+    const label_vector pred = test_report(opt, net, data);
     if (stop_signal != 0)
         return interrupted(minibatch ? "epochs" : "iterations", minibatch ? opt.epochs : opt.iterations);
-    if (!opt.history.empty())
-        write_file_atomic(opt.history, history.str());
-    if (!opt.save.empty()) {
-        save(net, opt.save);
-        if (!opt.quiet)
-            std::printf("Saved the trained weights to %s\n", opt.save.c_str());
-    }
-    if (!opt.predictions.empty()) {
-        std::ostringstream csv;
-        csv << "index,true,predicted\n";
-        for (std::size_t j = 0; j < pred.size(); ++j)
-            csv << j << ',' << data.test_labels(j) << ',' << pred(j) << '\n';
-        write_file_atomic(opt.predictions, csv.str());
-    }
+    write_outputs(opt, history.str(), net, data.test_labels, pred);
     return 0;
 }
 

@@ -60,8 +60,10 @@ std::size_t count_correct(const matrix<T>& out, const label_vector& y, vector<T>
 template <class T, Task task>
 class scorer {
 public:
+    // mean: the mean of each target row over the whole set, when `all` is only a part of it
+    // (the shard of one process; see sums()).
     template <class Y>
-    void start(const Y& all)
+    void start(const Y& all, const std::vector<double>* mean = nullptr)
     {
         right_ = count_ = 0;
         if constexpr (task == Task::regression) {
@@ -70,12 +72,38 @@ public:
             res_.assign(k, 0.0);
             tot_.assign(k, 0.0);
             abs_ = 0;
+            if (mean != nullptr) {
+                mean_ = *mean;
+                return;
+            }
             for (std::size_t i = 0; i < k; ++i) {
                 for (std::size_t j = 0; j < n; ++j)
                     mean_[i] += static_cast<double>(all(i, j));
                 mean_[i] /= static_cast<double>(n);
             }
+        } else {
+            static_cast<void>(all);
+            static_cast<void>(mean);
         }
+    }
+
+    // The sums behind the metrics (counts, absolute and squared errors), so that processes
+    // that scored parts of one set can add theirs up and set them back before finish().
+    std::vector<double> sums() const
+    {
+        std::vector<double> s{static_cast<double>(right_), static_cast<double>(count_), abs_};
+        s.insert(s.end(), res_.begin(), res_.end());
+        s.insert(s.end(), tot_.begin(), tot_.end());
+        return s;
+    }
+    void set_sums(const std::vector<double>& s)
+    {
+        right_ = static_cast<std::size_t>(s[0]);
+        count_ = static_cast<std::size_t>(s[1]);
+        abs_ = s[2];
+        const std::size_t k = res_.size();
+        std::copy_n(s.begin() + 3, k, res_.begin());
+        std::copy_n(s.begin() + 3 + static_cast<std::ptrdiff_t>(k), k, tot_.begin());
     }
 
     template <class Y>

@@ -29,6 +29,14 @@ struct IdxData {
     std::vector<std::uint8_t> data; ///< row-major, product of shape elements
 };
 
+/// Samples [first, first + count) of a file's n (count = all: to the end). Each process of a
+/// distributed run reads only its own shard this way (mininn::distributed::shard gives it).
+struct SampleRange {
+    static constexpr std::size_t all = std::numeric_limits<std::size_t>::max();
+    std::size_t first = 0;
+    std::size_t count = all;
+};
+
 namespace detail {
 
 inline std::string element_type_name(std::uint8_t t)
@@ -122,6 +130,52 @@ inline std::vector<std::uint8_t> read_idx_data(gz_reader& in, const idx_header& 
     return data;
 }
 
+// Reads and drops bytes through a fixed buffer (a gzip stream cannot seek cheaply).
+inline void skip_idx_bytes(gz_reader& in, const idx_header& h, std::size_t bytes, std::size_t& have)
+{
+    std::uint8_t scratch[1 << 16];
+    while (bytes > 0) {
+        const std::size_t step = std::min(bytes, sizeof scratch);
+        const std::size_t got = in.read(scratch, step);
+        have += got;
+        if (got < step)
+            throw io_error(truncated(in.path(), h, have));
+        bytes -= step;
+    }
+}
+
+// The samples of range out of n samples of `per` bytes each: checks the range, skips what
+// lies before it, reads it, then reads through what follows and checks the end, so a shard
+// of a truncated or overlong file is refused as the whole file would be.
+inline std::vector<std::uint8_t> read_idx_range(gz_reader& in, const idx_header& h, std::size_t n, std::size_t per,
+                                                SampleRange& range)
+{
+    if (range.first > n || (range.count != SampleRange::all && range.count > n - range.first))
+        throw io_error(cat(in.path(), ": samples [", range.first, ", ",
+                           range.count == SampleRange::all ? std::string("end") : cat(range.first + range.count),
+                           ") are outside the file's ", n));
+    if (range.count == SampleRange::all)
+        range.count = n - range.first;
+    if (range.first == 0 && range.count == n)
+        return read_idx_data(in, h);
+    std::size_t have = 0;
+    skip_idx_bytes(in, h, range.first * per, have);
+    std::vector<std::uint8_t> data;
+    const std::size_t want = range.count * per;
+    while (data.size() < want) { // grows with what arrives, as read_idx_data does
+        const std::size_t at = data.size();
+        const std::size_t step = std::min(want - at, std::max<std::size_t>(at, std::size_t(1) << 20));
+        data.resize(at + step);
+        const std::size_t got = in.read(data.data() + at, step);
+        have += got;
+        if (got < step)
+            throw io_error(truncated(in.path(), h, have));
+    }
+    skip_idx_bytes(in, h, (n - range.first - range.count) * per, have);
+    expect_end(in, h);
+    return data;
+}
+
 } // namespace detail
 
 /// Reads an unsigned-byte IDX file, gzipped or raw. Reads the header first and then no more
@@ -144,20 +198,25 @@ inline IdxData read_idx(const std::string& path, std::size_t max_bytes = std::si
 /// Images from a rank-3 IDX file [n, rows, cols] as a matrix [rows * cols, n] with one
 /// sample per column, each pixel multiplied by scale (1/255 maps bytes to [0, 1]). The matrix
 /// is allocated once the bytes have arrived, so a file that claims more than it holds costs
-/// only what it holds. Throws io_error as read_idx does, when the file is not rank 3, and when
-/// it holds no image or images of no pixel.
+/// only what it holds. With a range, only its images [rows * cols, range.count] are kept
+/// (an empty range gives [rows * cols, 0]), and the whole file is still read through and
+/// checked. Throws io_error as read_idx does, when the file is not rank 3, when it holds no
+/// image or images of no pixel, and when the range lies outside it.
 template <class T>
-matrix<T> read_idx_images(const std::string& path, T scale = T(1) / T(255), std::size_t max_bytes = std::size_t(1) << 31)
+matrix<T> read_idx_images(const std::string& path, SampleRange range, T scale = T(1) / T(255),
+                          std::size_t max_bytes = std::size_t(1) << 31)
 {
     detail::gz_reader in(path);
     const detail::idx_header h = detail::read_idx_header(in, max_bytes);
     if (h.shape.size() != 3)
         throw io_error(detail::cat(path, ": expected images [n, rows, cols], got dimensions ", detail::shape_str(h.shape)));
-    const std::size_t n = h.shape[0], d = h.shape[1] * h.shape[2];
+    std::size_t n = h.shape[0];
+    const std::size_t d = h.shape[1] * h.shape[2];
     if (h.count == 0)
         throw io_error(detail::cat(path, ": dimensions ", detail::shape_str(h.shape), " hold no ",
                                    n == 0 ? "image" : "pixel"));
-    const std::vector<std::uint8_t> bytes = detail::read_idx_data(in, h);
+    const std::vector<std::uint8_t> bytes = detail::read_idx_range(in, h, n, d, range);
+    n = range.count;
     matrix<T> X(typename matrix<T>::shape_type{d, n});
     // Transpose [n, d] bytes into [d, n] in tiles so both sides stay in cache.
     constexpr std::size_t tile = 64;
@@ -169,23 +228,39 @@ matrix<T> read_idx_images(const std::string& path, T scale = T(1) / T(255), std:
     return X;
 }
 
-/// Labels from a rank-1 IDX file [n]. Throws io_error as read_idx does, when the file is not
-/// rank 1, or when a label is not below num_classes (when num_classes > 0).
-inline label_vector read_idx_labels(const std::string& path, std::size_t num_classes = 0,
+/// All the images of the file: read_idx_images(path, SampleRange{}, scale, max_bytes).
+template <class T>
+matrix<T> read_idx_images(const std::string& path, T scale = T(1) / T(255), std::size_t max_bytes = std::size_t(1) << 31)
+{
+    return read_idx_images<T>(path, SampleRange{}, scale, max_bytes);
+}
+
+/// Labels from a rank-1 IDX file [n], or those of range [range.count]. Throws io_error as
+/// read_idx does, when the file is not rank 1, when a label is not below num_classes (when
+/// num_classes > 0), and when the range lies outside the file.
+inline label_vector read_idx_labels(const std::string& path, SampleRange range, std::size_t num_classes = 0,
                                     std::size_t max_bytes = std::size_t(1) << 31)
 {
     detail::gz_reader in(path);
     const detail::idx_header h = detail::read_idx_header(in, max_bytes);
     if (h.shape.size() != 1)
         throw io_error(detail::cat(path, ": expected labels [n], got dimensions ", detail::shape_str(h.shape)));
-    const std::vector<std::uint8_t> data = detail::read_idx_data(in, h);
-    label_vector y(label_vector::shape_type{h.count});
-    for (std::size_t j = 0; j < h.count; ++j) {
+    const std::vector<std::uint8_t> data = detail::read_idx_range(in, h, h.count, 1, range);
+    label_vector y(label_vector::shape_type{range.count});
+    for (std::size_t j = 0; j < range.count; ++j) {
         y(j) = data[j];
         if (num_classes > 0 && y(j) >= num_classes)
-            throw io_error(detail::cat(path, ": label ", y(j), " at index ", j, " is outside [0, ", num_classes, ")"));
+            throw io_error(detail::cat(path, ": label ", y(j), " at index ", range.first + j, " is outside [0, ",
+                                       num_classes, ")"));
     }
     return y;
+}
+
+/// All the labels of the file: read_idx_labels(path, SampleRange{}, num_classes, max_bytes).
+inline label_vector read_idx_labels(const std::string& path, std::size_t num_classes = 0,
+                                    std::size_t max_bytes = std::size_t(1) << 31)
+{
+    return read_idx_labels(path, SampleRange{}, num_classes, max_bytes);
 }
 
 } // namespace MININN_ISA

@@ -41,26 +41,47 @@ inline std::string find_mnist_file(const std::string& dir, const std::string& ba
     throw io_error(detail::cat(dir, ": no ", base, " or ", base, ".gz (examples/mnist/get-mnist.sh downloads them)"));
 }
 
-/// Reads the four MNIST files from dir, raw or gzipped. Throws io_error naming the file for a
-/// missing, corrupt or truncated file, a label outside [0, 10), images and labels of
-/// different counts, or training and test images of different sizes.
+/// The number of samples (the first dimension) an IDX file declares, from its header alone.
+/// Throws io_error as read_idx does for a bad header.
+inline std::size_t idx_sample_count(const std::string& path)
+{
+    detail::gz_reader in(path);
+    return detail::read_idx_header(in, std::size_t(1) << 31).shape[0];
+}
+
+/// Reads the four MNIST files from dir, raw or gzipped: of the training set only the samples
+/// of train (all by default; a distributed run reads each rank's shard), and the test set
+/// unless with_test is false (then test_images is [784, 0]). Throws io_error naming the file
+/// for a missing, corrupt or truncated file, a label outside [0, 10), images and labels of
+/// different counts, training and test images of different sizes, or a range outside the
+/// training set.
 template <class T>
-MnistData<T> load_mnist(const std::string& dir)
+MnistData<T> load_mnist(const std::string& dir, SampleRange train = {}, bool with_test = true)
 {
     MnistData<T> d;
-    const auto load = [&](const char* images, const char* labels, matrix<T>& X, label_vector& y) {
+    const auto load = [&](const char* images, const char* labels, SampleRange range, matrix<T>& X, label_vector& y) {
         const std::string ipath = find_mnist_file(dir, images), lpath = find_mnist_file(dir, labels);
-        X = read_idx_images<T>(ipath);
-        y = read_idx_labels(lpath, 10);
+        if (range.first != 0 || range.count != SampleRange::all) { // the shards would agree while the files do not
+            const std::size_t ni = idx_sample_count(ipath), nl = idx_sample_count(lpath);
+            if (ni != nl)
+                throw io_error(detail::cat(ipath, " has ", ni, " images but ", lpath, " has ", nl, " labels"));
+        }
+        X = read_idx_images<T>(ipath, range);
+        y = read_idx_labels(lpath, range, 10);
         if (X.shape()[1] != y.shape()[0])
             throw io_error(detail::cat(ipath, " has ", X.shape()[1], " images but ", lpath, " has ", y.shape()[0],
                                        " labels"));
     };
-    load("train-images-idx3-ubyte", "train-labels-idx1-ubyte", d.train_images, d.train_labels);
-    load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", d.test_images, d.test_labels);
-    if (d.train_images.shape()[0] != d.test_images.shape()[0])
-        throw io_error(detail::cat(dir, ": training images have ", d.train_images.shape()[0],
-                                   " pixels, test images ", d.test_images.shape()[0]));
+    load("train-images-idx3-ubyte", "train-labels-idx1-ubyte", train, d.train_images, d.train_labels);
+    if (with_test) {
+        load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", SampleRange{}, d.test_images, d.test_labels);
+        if (d.train_images.shape()[0] != d.test_images.shape()[0])
+            throw io_error(detail::cat(dir, ": training images have ", d.train_images.shape()[0],
+                                       " pixels, test images ", d.test_images.shape()[0]));
+    } else {
+        d.test_images = matrix<T>(typename matrix<T>::shape_type{d.train_images.shape()[0], 0});
+        d.test_labels = label_vector(label_vector::shape_type{0});
+    }
     return d;
 }
 

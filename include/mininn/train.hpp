@@ -104,9 +104,10 @@ struct mode_restore {
     }
 };
 
-// Throws numeric_error naming the first parameter gradient that holds NaN or inf.
-template <class Net>
-void check_gradients_finite(Net& net, std::size_t epoch, std::size_t batch)
+// Throws numeric_error naming the first parameter gradient that holds NaN or inf, after
+// where() ("epoch 3, batch 7"), which is called only then.
+template <class Net, class Where>
+void check_gradients_finite(Net& net, Where&& where)
 {
     bool finite = true;
     net.visit_parameters([&](auto&, auto& g) { finite = finite && all_finite(g.data(), g.size()); });
@@ -114,9 +115,106 @@ void check_gradients_finite(Net& net, std::size_t epoch, std::size_t batch)
         return;
     net.visit_named_parameters([&](std::size_t layer, const std::string& name, const char* role, auto&, auto& g) {
         if (!all_finite(g.data(), g.size()))
-            throw numeric_error(cat("epoch ", epoch, ", batch ", batch, ": the gradient of ", role, " in layer ",
-                                    layer, " (", name, ") contains NaN or inf; try a smaller learning rate"));
+            throw numeric_error(cat(where(), ": the gradient of ", role, " in layer ", layer, " (", name,
+                                    ") contains NaN or inf; try a smaller learning rate"));
     });
+}
+template <class Net>
+void check_gradients_finite(Net& net, std::size_t epoch, std::size_t batch)
+{
+    check_gradients_finite(net, [&] { return cat("epoch ", epoch, ", batch ", batch); });
+}
+
+// Early stopping's state across epochs: the best watched loss, the epochs since, and the
+// weights of the best epoch.
+template <class T>
+struct early_stopping {
+    double best = std::numeric_limits<double>::infinity();
+    std::size_t since_best = 0;
+    std::vector<xt::xarray<T>> best_params;
+
+    // After an epoch whose watched loss is `watched`: true when patience has run out.
+    template <class Net>
+    bool observe(Net& net, double watched, std::size_t epoch, const FitOptions& options, History& history)
+    {
+        if (options.patience == 0)
+            return false;
+        if (watched < best - options.min_delta) {
+            best = watched;
+            since_best = 0;
+            history.best_epoch = epoch;
+            if (options.restore_best_weights) {
+                best_params.clear();
+                net.visit_parameters([&](auto& p, auto&) { best_params.emplace_back(p); });
+            }
+            return false;
+        }
+        return ++since_best >= options.patience;
+    }
+
+    template <class Net>
+    void restore(Net& net, const FitOptions& options) const
+    {
+        if (options.patience == 0 || !options.restore_best_weights || best_params.empty())
+            return;
+        std::size_t k = 0;
+        net.visit_parameters([&](auto& p, auto&) { xt::noalias(p) = best_params[k++]; });
+    }
+};
+
+// Sets the optimizer's rate for this epoch of the schedule and returns it (NaN for an
+// optimizer without learning_rate()).
+template <class Opt>
+double scheduled_rate(Opt& opt, const Schedule& schedule, double base_rate, std::size_t epoch)
+{
+    if constexpr (has_learning_rate<Opt>::value) {
+        using R = std::decay_t<decltype(opt.learning_rate())>;
+        if (schedule.kind() != Schedule::Kind::constant)
+            opt.set_learning_rate(static_cast<R>(base_rate * schedule.factor(epoch)));
+        return static_cast<double>(opt.learning_rate());
+    } else {
+        static_cast<void>(opt), static_cast<void>(schedule), static_cast<void>(base_rate), static_cast<void>(epoch);
+        return EpochLog::none;
+    }
+}
+
+// The optimizer's rate at the start, the base of the schedule's factors. Throws
+// std::invalid_argument for a schedule and an optimizer without learning_rate().
+template <class Opt>
+double base_learning_rate(Opt& opt, const Schedule& schedule, const char* who)
+{
+    if constexpr (has_learning_rate<Opt>::value) {
+        static_cast<void>(schedule), static_cast<void>(who);
+        return static_cast<double>(opt.learning_rate());
+    } else {
+        static_cast<void>(opt);
+        if (schedule.kind() != Schedule::Kind::constant)
+            throw std::invalid_argument(cat(who, ": a learning-rate schedule needs an optimizer with learning_rate() "
+                                                 "and set_learning_rate()"));
+        return EpochLog::none;
+    }
+}
+
+// An epoch's log: the mean training loss, the training metrics, the validation scores (if
+// any) and the rate.
+inline EpochLog epoch_log(std::size_t epoch, double loss, const Scores& train, const Scores* val, double rate)
+{
+    EpochLog log;
+    log.epoch = epoch;
+    log.loss = loss;
+    log.accuracy = train.accuracy;
+    log.mse = train.mse;
+    log.mae = train.mae;
+    log.r2 = train.r2;
+    if (val != nullptr) {
+        log.val_loss = val->loss;
+        log.val_accuracy = val->accuracy;
+        log.val_mse = val->mse;
+        log.val_mae = val->mae;
+        log.val_r2 = val->r2;
+    }
+    log.learning_rate = rate;
+    return log;
 }
 
 } // namespace detail
@@ -214,16 +312,9 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
         std::iota(where.begin(), where.end(), std::size_t(0));
     }
     History history;
-    std::vector<xt::xarray<T>> best_params;
-    double best = std::numeric_limits<double>::infinity();
-    std::size_t since_best = 0;
+    early_stopping<T> early;
     Schedule schedule = options.schedule;
-    double base_rate = EpochLog::none;
-    if constexpr (has_learning_rate<Opt>::value)
-        base_rate = static_cast<double>(opt.learning_rate());
-    else if (schedule.kind() != Schedule::Kind::constant)
-        throw std::invalid_argument("fit: a learning-rate schedule needs an optimizer with learning_rate() and "
-                                    "set_learning_rate()");
+    double base_rate = base_learning_rate(opt, schedule, "fit");
     const mode_restore<Net> restore{net, net.training()};
     std::size_t first_epoch = 0;
     constexpr bool checkpoints = has_checkpoint_state<Opt>::value;
@@ -236,13 +327,13 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
             rng.set_state(st.rng);
             base_rate = st.base_rate;
             schedule.set_state(st.schedule);
-            best = st.best;
-            since_best = st.since_best;
+            early.best = st.best;
+            early.since_best = st.since_best;
             history.best_epoch = st.best_epoch;
             std::size_t k = 0;
             if (!st.best_weights.empty())
                 net.visit_parameters([&](auto& p, auto&) {
-                    best_params.emplace_back(xt::adapt(st.best_weights[k++], p.shape()));
+                    early.best_params.emplace_back(xt::adapt(st.best_weights[k++], p.shape()));
                 });
         }
     }
@@ -253,10 +344,10 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
             st.rng = rng.state();
             st.base_rate = base_rate;
             st.schedule = schedule.state();
-            st.best = best;
-            st.since_best = since_best;
+            st.best = early.best;
+            st.since_best = early.since_best;
             st.best_epoch = history.best_epoch;
-            for (const auto& p : best_params)
+            for (const auto& p : early.best_params)
                 st.best_weights.emplace_back(p.begin(), p.end());
             save_checkpoint(options.checkpoint, net, opt, st);
         } else {
@@ -267,13 +358,7 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
 
     for (std::size_t epoch = first_epoch; epoch < options.epochs; ++epoch) {
         const auto t0 = clock::now();
-        double rate = EpochLog::none;
-        if constexpr (has_learning_rate<Opt>::value) {
-            using R = std::decay_t<decltype(opt.learning_rate())>;
-            if (schedule.kind() != Schedule::Kind::constant)
-                opt.set_learning_rate(static_cast<R>(base_rate * schedule.factor(epoch)));
-            rate = static_cast<double>(opt.learning_rate());
-        }
+        const double rate = scheduled_rate(opt, schedule, base_rate, epoch);
         net.train(); // the batches in training mode; evaluate() switches to evaluation mode itself
         const matrix<T>* source = Xt;
         const Y* labels = yt;
@@ -334,24 +419,11 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
         if (show)
             std::printf("\r\033[K");
 
-        EpochLog log;
-        log.epoch = epoch;
-        Scores train;
+        Scores train, val;
         score.finish(train);
-        log.loss = total / static_cast<double>(n);
-        log.accuracy = train.accuracy;
-        log.mse = train.mse;
-        log.mae = train.mae;
-        log.r2 = train.r2;
-        if (X_val != nullptr) {
-            const Scores v = evaluate(net, loss, *X_val, *y_val, full ? 0 : batch);
-            log.val_loss = v.loss;
-            log.val_accuracy = v.accuracy;
-            log.val_mse = v.mse;
-            log.val_mae = v.mae;
-            log.val_r2 = v.r2;
-        }
-        log.learning_rate = rate;
+        if (X_val != nullptr)
+            val = evaluate(net, loss, *X_val, *y_val, full ? 0 : batch);
+        EpochLog log = epoch_log(epoch, total / static_cast<double>(n), train, X_val != nullptr ? &val : nullptr, rate);
         schedule.observe(X_val != nullptr ? log.val_loss : log.loss);
         log.seconds = std::chrono::duration<double>(clock::now() - t0).count();
         history.epochs.push_back(log);
@@ -359,21 +431,8 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
             detail::print_epoch(log, options.epochs);
         if (stop) // a partial epoch: no checkpoint of it
             break;
-        bool patience_out = false;
-        if (options.patience > 0) {
-            const double watched = X_val != nullptr ? log.val_loss : log.loss;
-            if (watched < best - options.min_delta) {
-                best = watched;
-                since_best = 0;
-                history.best_epoch = epoch;
-                if (options.restore_best_weights) {
-                    best_params.clear();
-                    net.visit_parameters([&](auto& p, auto&) { best_params.emplace_back(p); });
-                }
-            } else if (++since_best >= options.patience) {
-                patience_out = true;
-            }
-        }
+        const bool patience_out =
+            early.observe(net, X_val != nullptr ? log.val_loss : log.loss, epoch, options, history);
         if (!options.checkpoint.empty())
             checkpoint(epoch + 1);
         if (options.on_epoch_end && !options.on_epoch_end(log)) {
@@ -388,10 +447,7 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
             break;
         }
     }
-    if (options.patience > 0 && options.restore_best_weights && !best_params.empty()) {
-        std::size_t k = 0;
-        net.visit_parameters([&](auto& p, auto&) { xt::noalias(p) = best_params[k++]; });
-    }
+    early.restore(net, options);
     return history;
 }
 
