@@ -196,6 +196,23 @@ TEST_CASE("one allreduce per step, whatever the number of parameters: the ring's
     CHECK(dp.steps() == 7);
 }
 
+TEST_CASE("Reduction::mpi: one MPI_Allreduce per step, the same result as the ring to rounding")
+{
+    const auto data = make_data<double>(30, 101, 10, 4);
+    auto a = make_net<double>(30, 20, 10, 6), b = make_net<double>(30, 20, 10, 6);
+    dist::DataParallel ring(*world, a), mpi(*world, b, dist::Reduction::mpi);
+    GD<double> ga(0.2), gb(0.2);
+    const long calls = allreduce_calls, s = sendrecv_calls;
+    for (int i = 0; i < 5; ++i) {
+        ring.step(CrossEntropy{}, ga, data.Xs, data.ys);
+        mpi.step(CrossEntropy{}, gb, data.Xs, data.ys);
+    }
+    CHECK(allreduce_calls - calls == 5);
+    CHECK(sendrecv_calls - s == 5 * 2 * (world->size() - 1));
+    CHECK(relative_l2(weights_of(b), weights_of(a)) < 1e-13);
+    CHECK(same_on_every_rank(b));
+}
+
 TEST_CASE("the ring allreduce sums like MPI_Allreduce, for any length, and gives every rank the same bits")
 {
     const int N = world->size();

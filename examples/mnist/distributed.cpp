@@ -72,6 +72,7 @@ int train_distributed(const Options& opt)
         std::printf("BLAS: %s, %d threads per rank\n", blas_info().config.c_str(), blas_info().threads);
     }
     std::ostringstream history;
+    history << std::setprecision(9); // every digit of a float cost, to compare runs
     const auto t0 = clock_type::now();
     bool stopped = false;
     if (minibatch) {

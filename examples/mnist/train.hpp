@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -213,6 +214,7 @@ int train(const Options& opt, mininn::MnistData<T>& data)
         std::printf("BLAS: %s, %d threads\n", blas_info().config.c_str(), blas_info().threads);
     }
     std::ostringstream history;
+    history << std::setprecision(9); // every digit of a float cost, to compare runs
     const auto t0 = clock_type::now();
     if (minibatch) {
         history << "epoch,loss,accuracy,learning_rate,elapsed_s\n";

@@ -3,19 +3,14 @@
 
 #include <mininn/mininn.hpp>
 
+#include "xor_data.hpp"
+
 int main()
 {
     using namespace mininn;
-    // XOR-like classes: the label is whether x0 and x1 have the same sign.
     Rng rng(1);
     const std::size_t n = 400;
-    matrix<float> X({2, n});
-    label_vector y = xt::zeros<std::size_t>({n});
-    for (std::size_t j = 0; j < n; ++j) {
-        X(0, j) = static_cast<float>(rng.uniform(-1, 1));
-        X(1, j) = static_cast<float>(rng.uniform(-1, 1));
-        y(j) = (X(0, j) > 0) == (X(1, j) > 0) ? 1 : 0;
-    }
+    const auto [X, y] = xor_data(n, rng);
     Network net{Dense<float>(2, 16, init::xavier, rng), Tanh{}, Dense<float>(16, 2, init::xavier, rng), Softmax{}};
     GD<float> opt(0.5f);
     float first = 0, last = 0;

@@ -2,7 +2,8 @@
 # Builds and runs tests/consumer, an outside project, through every way of consuming mininn:
 #   1. find_package from an install prefix: Debug and Release, each with and without
 #      -march=native, under -Wall -Wextra -Werror, with a program that instantiates every
-#      component (everything.cpp) beside the small one (main.cpp)
+#      component (everything.cpp) beside the small one (main.cpp); none of them looks for MPI
+#   1b. find_package(... COMPONENTS distributed), and its MPI program run on 2 ranks
 #   2. add_subdirectory, and 3. FetchContent from a path: as a subproject mininn installs
 #      nothing, unless MININN_INSTALL=ON
 #   4. pkg-config (mininn.pc), with a plain g++ command line
@@ -50,6 +51,12 @@ for b in "${builds[@]}"; do
            -DCMAKE_CXX_FLAGS="$strict $arch" -DCONSUMER_EVERYTHING=ON
 done
 [ "$quick" = quick ] && exit 0
+
+echo "== 1b. find_package(mininn CONFIG REQUIRED COMPONENTS distributed), run on 2 ranks"
+consumer pkg-distributed -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release \
+         -DCMAKE_CXX_FLAGS="$strict" -DCONSUMER_DISTRIBUTED=ON
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader \
+  OMPI_MCA_btl_vader_single_copy_mechanism=none mpiexec -n 2 "$work/pkg-distributed/consumer_distributed"
 
 for via in subdirectory fetchcontent; do
   n=$([ $via = subdirectory ] && echo 2 || echo 3)

@@ -19,6 +19,13 @@ namespace mininn {
 inline namespace MININN_ISA {
 namespace distributed {
 
+/// How DataParallel adds the ranks' buffers up.
+enum class Reduction {
+    ring, ///< Communicator::ring_sum: no allocation, a fixed order of additions; 2 (N - 1) latencies
+    mpi   ///< MPI_Allreduce: MPI picks the algorithm (about 2 log2 N latencies at scale), and
+          ///< Open MPI's allocate a temporary buffer on every call
+};
+
 /// Data-parallel training of one network replicated on every rank of a Communicator. Each
 /// rank computes the gradients of its own columns; one allreduce (Communicator::ring_sum)
 /// then adds every rank's
@@ -36,9 +43,10 @@ public:
     using T = typename Net::value_type;
 
     /// Broadcasts net's parameters from rank 0, so that every rank starts from the same
-    /// weights. Throws std::invalid_argument on every rank when the ranks' networks have
+    /// weights. The reduction is the ring by default (see Reduction). Throws std::invalid_argument on every rank when the ranks' networks have
     /// different parameter counts. net must outlive this object.
-    DataParallel(const Communicator& comm, Net& net) : comm_(comm), net_(net), params_(net.parameter_count())
+    DataParallel(const Communicator& comm, Net& net, Reduction reduction = Reduction::ring)
+        : comm_(comm), net_(net), params_(net.parameter_count()), reduction_(reduction)
     {
         buf_.resize(params_ + slots);
         scratch_.resize(buf_.size() / static_cast<std::size_t>(comm.size()) + 1);
@@ -100,7 +108,10 @@ public:
         buf_[params_ + count_slot] = weight;
         buf_[params_ + fail_slot] = kind != 0 ? T(1) : T(0);
         buf_[params_ + stop_slot] = stop_vote ? T(1) : T(0);
-        comm_.ring_sum(buf_.data(), buf_.size(), scratch_.data());
+        if (reduction_ == Reduction::ring)
+            comm_.ring_sum(buf_.data(), buf_.size(), scratch_.data());
+        else
+            comm_.sum(buf_.data(), buf_.size());
         ++allreduces_;
         if (buf_[params_ + fail_slot] > 0)
             comm_.raise_agreed(kind, what);
@@ -156,6 +167,7 @@ private:
     const Communicator& comm_;
     Net& net_;
     std::size_t params_;
+    Reduction reduction_;
     std::vector<T> buf_, scratch_;
     std::size_t samples_ = 0, allreduces_ = 0, steps_ = 0;
     bool stop_ = false;
