@@ -13,8 +13,12 @@
 // Launch: mpirun -np 4 --bind-to none ./app (see the README for several machines).
 #pragma once
 
+#if !__has_include(<mpi.h>)
+#error "mininn/distributed.hpp needs MPI's <mpi.h>: install Open MPI (Debian: apt-get install libopenmpi-dev openmpi-bin) and link mininn::distributed (find_package(mininn CONFIG REQUIRED COMPONENTS distributed))"
+#else
 #include "mininn.hpp"
 
 #include "distributed/communicator.hpp"
 #include "distributed/data_parallel.hpp"
 #include "distributed/fit.hpp"
+#endif
