@@ -175,6 +175,31 @@ private:
     double abs_ = 0;
 };
 
+// Runs net over X [in, n] in chunks of batch_size columns (0: all at once), adding each
+// chunk's outputs to score; returns the summed loss (each chunk's mean times its columns).
+template <class Net, class Loss, class Y, class Scorer>
+double score_batches(Net& net, const Loss& loss, const matrix<typename Net::value_type>& X, const Y& y,
+                     std::size_t batch_size, Scorer& score)
+{
+    const std::size_t n = X.shape()[1];
+    if (batch_size == 0 || batch_size >= n) {
+        const double value = static_cast<double>(net.loss_value(loss, X, y));
+        score.add(net.output(), y);
+        return value * static_cast<double>(n);
+    }
+    matrix<typename Net::value_type> Xb;
+    Y yb;
+    double total = 0;
+    for (std::size_t first = 0; first < n; first += batch_size) {
+        const std::size_t count = std::min(batch_size, n - first);
+        copy_columns_into(X, first, count, Xb);
+        copy_targets_into(y, first, count, yb);
+        total += static_cast<double>(net.loss_value(loss, Xb, yb)) * static_cast<double>(count);
+        score.add(net.output(), yb);
+    }
+    return total;
+}
+
 } // namespace detail
 
 /// The loss and the metrics that fit it (see Scores) of net, in evaluation mode, on X [in, n]
@@ -200,22 +225,7 @@ Scores evaluate(Net& net, const Loss& loss, const matrix<typename Net::value_typ
         detail::scorer<T, task_of<Loss>> score;
         score.start(y);
         Scores s;
-        if (batch_size == 0 || batch_size >= n) {
-            s.loss = static_cast<double>(net.loss_value(loss, X, y));
-            score.add(net.output(), y);
-        } else {
-            matrix<T> Xb;
-            Y yb;
-            double total = 0;
-            for (std::size_t first = 0; first < n; first += batch_size) {
-                const std::size_t count = std::min(batch_size, n - first);
-                copy_columns_into(X, first, count, Xb);
-                detail::copy_targets_into(y, first, count, yb);
-                total += static_cast<double>(net.loss_value(loss, Xb, yb)) * static_cast<double>(count);
-                score.add(net.output(), yb);
-            }
-            s.loss = total / static_cast<double>(n);
-        }
+        s.loss = detail::score_batches(net, loss, X, y, batch_size, score) / static_cast<double>(n);
         score.finish(s);
         return s;
     }

@@ -99,24 +99,8 @@ Scores evaluate_shard(DataParallel<Net>& dp, const Loss& loss, const matrix<type
     score.start(y, means);
     double total = 0;
     std::string what;
-    const int kind = Communicator::run_catching(
-        [&] {
-            matrix<T> Xb;
-            Y yb;
-            const std::size_t step = batch_size == 0 ? std::max<std::size_t>(n, 1) : batch_size;
-            for (std::size_t first = 0; first < n; first += step) {
-                const std::size_t count = std::min(step, n - first);
-                const bool whole = count == n;
-                if (!whole) {
-                    copy_columns_into(X, first, count, Xb);
-                    mininn::detail::copy_targets_into(y, first, count, yb);
-                }
-                total += static_cast<double>(net.loss_value(loss, whole ? X : Xb, whole ? y : yb)) *
-                         static_cast<double>(count);
-                score.add(net.output(), whole ? y : yb);
-            }
-        },
-        what);
+    const int kind = n == 0 ? 0 : Communicator::run_catching(
+        [&] { total = mininn::detail::score_batches(net, loss, X, y, batch_size, score); }, what);
     const std::vector<double> r = reduce_scores(dp.communicator(), score, {total, double(n), double(kind != 0)});
     if (r[2] > 0)
         dp.communicator().raise_agreed(kind, what);
