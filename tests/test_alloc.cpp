@@ -121,6 +121,44 @@ TEST_CASE("the fused head shared with a helper thread does not allocate after it
     expect_no_steady_allocations(net, CrossEntropy{}, X, y, 0.5f); // the first step starts the helper
 }
 
+TEST_CASE("sparse steps do not allocate after the first: full batch on two threads, and index-list batches")
+{
+    Rng rng(5);
+    const std::size_t n = 4000; // above sparse_parallel_columns: the helper thread shares the products
+    matrix<float> X = xt::zeros<float>(matrix<float>::shape_type{100, n});
+    for (auto& v : X)
+        if (rng.uniform() < 0.2)
+            v = static_cast<float>(rng.uniform());
+    const sparse_matrix<float> S(X);
+    const auto y = test::random_labels(n, 10, rng);
+    Network net{Dense<float>(100, 64, init::normal, rng), Sigmoid{}, Dense<float>(64, 10, init::normal, rng),
+                Softmax{}};
+    GD<float> gd(0.1f);
+    auto full = [&] {
+        net.compute_gradients(CrossEntropy{}, S, y);
+        gd.step(net);
+    };
+    full();
+    CHECK(alloc_counter::allocations_during([&] {
+              for (int s = 0; s < 3; ++s)
+                  full();
+          }) == 0);
+
+    const auto perm = permutation(n, rng);
+    label_vector ys, yb;
+    permute_into(y, perm, ys);
+    auto batch = [&](std::size_t b) {
+        copy_labels_into(ys, b * 128, 128, yb);
+        net.compute_gradients(CrossEntropy{}, S.columns(perm.data() + b * 128, 128), yb);
+        gd.step(net);
+    };
+    batch(0);
+    CHECK(alloc_counter::allocations_during([&] {
+              for (std::size_t b = 1; b < 10; ++b)
+                  batch(b);
+          }) == 0);
+}
+
 #ifdef MININN_TEST_MPI
 #include <mininn/distributed.hpp>
 

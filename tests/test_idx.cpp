@@ -315,3 +315,43 @@ TEST_CASE("load_mnist with a training range reads that shard, and compares the f
     CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { load_mnist<float>(dir.path.string(), SampleRange{0, 2}); }),
                            "has 3 images but " + train_labels + " has 4 labels");
 }
+
+TEST_CASE("images read straight into a sparse matrix equal the dense read, ranges and errors included")
+{
+    TempDir dir;
+    for (const std::string& p : {dir.raw("img", images_3x2x2()), dir.gz("img.gz", images_3x2x2())}) {
+        const sparse_matrix<double> S = read_idx_images_sparse<double>(p);
+        const matrix<double> X = read_idx_images<double>(p);
+        CHECK(S.to_dense() == X);
+        CHECK(S.nonzeros() == static_cast<std::size_t>(xt::sum(xt::not_equal(X, 0.0))()));
+        CHECK(S.nonzeros() < X.size()); // the zero pixels are left out
+        const sparse_matrix<float> mid = read_idx_images_sparse<float>(p, SampleRange{1, 2}, 1.0f);
+        CHECK(mid.to_dense() == read_idx_images<float>(p, SampleRange{1, 2}, 1.0f));
+        CHECK(read_idx_images_sparse<float>(p, SampleRange{3, 0}).shape() == std::array<std::size_t, 2>{4, 0});
+        CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { read_idx_images_sparse<float>(p, SampleRange{2, 2}); }),
+                               p + ": samples [2, 4) are outside the file's 3");
+    }
+    // Shuffled while read: column j is image order[j].
+    const std::string g = dir.gz("img2.gz", images_3x2x2());
+    const std::vector<std::size_t> order{2, 0, 2, 1};
+    CHECK(read_idx_images_sparse<float>(g, order).to_dense() == take_columns(read_idx_images<float>(g), order));
+    CHECK_MESSAGE_CONTAINS(test::message_of<shape_error>([&] { read_idx_images_sparse<float>(g, std::vector<std::size_t>{0, 3}); }),
+                           g + ": image 3 of a file with 3");
+    bytes b = images_3x2x2();
+    b.resize(b.size() - 5);
+    const std::string t = dir.gz("trunc.gz", b);
+    CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { read_idx_images_sparse<float>(t); }),
+                           t + ": truncated: dimensions [3, 2, 2] need 12 bytes of data, the file has 7");
+    CHECK_MESSAGE_CONTAINS(
+        test::message_of<io_error>([&] { read_idx_images_sparse<float>(t, std::vector<std::size_t>{0}); }),
+        t + ": truncated: dimensions [3, 2, 2] need 12 bytes of data, the file has 7");
+    bytes longer = images_3x2x2();
+    longer.push_back(9);
+    const std::string l = dir.raw("long", longer);
+    CHECK_MESSAGE_CONTAINS(
+        test::message_of<io_error>([&] { read_idx_images_sparse<float>(l, std::vector<std::size_t>{1, 0}); }),
+        l + ": trailing bytes after the 12 bytes");
+    const std::string lp = dir.raw("labels", labels({1, 2}));
+    CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { read_idx_images_sparse<float>(lp); }),
+                           lp + ": expected images [n, rows, cols], got dimensions [2]");
+}

@@ -63,8 +63,9 @@ struct FullBatch {
 //  - the floor: the GEMMs the step calls, Z1 = W1 X and dW1 = dZ1 X^T (the fused head
 //    computes the three thin products with W2 itself);
 //  - the seed's floor: all five products of the seed's backpropagation, each through BLAS.
-template <class T>
-FullBatch full_batch(const matrix<T>& X, const label_vector& y, int reps, std::size_t threads)
+// The step's input is X itself or the same data as a sparse_matrix; the floors use X.
+template <class T, class Input>
+FullBatch full_batch(const matrix<T>& X, const Input& input, const label_vector& y, int reps, std::size_t threads)
 {
     Rng rng(138);
     auto net = seed_network<T>(X.shape()[0], rng);
@@ -72,7 +73,7 @@ FullBatch full_batch(const matrix<T>& X, const label_vector& y, int reps, std::s
     GD<T> gd(T(1));
     const CrossEntropy loss;
     auto step = [&] {
-        net.compute_gradients(loss, X, y);
+        net.compute_gradients(loss, input, y);
         gd.step(net);
     };
     step(); // sizes every buffer
@@ -156,6 +157,50 @@ MiniBatch mini_batch(const matrix<float>& X, const label_vector& y, std::size_t 
     return {ms / 1000.0, allocs / 10};
 }
 
+struct SparseMiniBatch {
+    double sparse_s, dense_s, paired_ratio;
+    long allocs_per_step;
+};
+
+// Shuffled mini-batch epochs with the input sparse (each batch a list of column indices, as
+// fit() makes them) and dense (mini_batch()'s copies), alternating, same seed and batches.
+SparseMiniBatch sparse_mini_batch(const matrix<float>& X, const sparse_matrix<float>& Xsp, const label_vector& y,
+                                  std::size_t batch, int epochs)
+{
+    Rng rng(138);
+    auto net = seed_network<float>(X.shape()[0], rng);
+    GD<float> gd(0.1f);
+    const CrossEntropy loss;
+    label_vector ys, yb;
+    const std::size_t n = X.shape()[1];
+    std::vector<std::size_t> perm;
+    auto sparse_epoch = [&] {
+        perm = permutation(n, rng);
+        permute_into(y, perm, ys);
+        for (std::size_t first = 0; first < n; first += batch) {
+            const std::size_t count = std::min(batch, n - first);
+            copy_labels_into(ys, first, count, yb);
+            net.compute_gradients(loss, Xsp.columns(perm.data() + first, count), yb);
+            gd.step(net);
+        }
+    };
+    sparse_epoch();
+    std::vector<double> sp, de, ratios;
+    for (int e = 0; e < epochs; ++e) {
+        sp.push_back(elapsed_ms(sparse_epoch) / 1000.0);
+        de.push_back(mini_batch(X, y, batch, 1).epoch_s);
+        ratios.push_back(sp.back() / de.back());
+    }
+    const long allocs = alloc_counter::allocations_during([&] {
+        for (std::size_t i = 0; i < 10; ++i) {
+            copy_labels_into(ys, i * batch, batch, yb);
+            net.compute_gradients(loss, Xsp.columns(perm.data() + i * batch, batch), yb);
+            gd.step(net);
+        }
+    });
+    return {median(sp), median(de), median(ratios), allocs / 10};
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -213,11 +258,31 @@ int main(int argc, char** argv)
                         type, r.step_ms, r.floor_ms, r.step_ms / r.floor_ms, r.paired_ratio, r.seed_floor_ms,
                         r.step_ms / r.seed_floor_ms, r.paired_seed_ratio, r.allocs);
         };
-        const FullBatch f = full_batch(Xf, y, reps, threads);
+        const FullBatch f = full_batch(Xf, Xf, y, reps, threads);
         report("float:", f);
         const matrix<double> Xd = xt::cast<double>(Xf);
-        const FullBatch g = full_batch(Xd, y, reps, threads);
+        const FullBatch g = full_batch(Xd, Xd, y, reps, threads);
         report("double:", g);
+        std::printf("mininn kernels: %s (%zu float lanes)\n", detail::simd_isa(), detail::simd_lanes<float>());
+        sparse_matrix<float> Sf;
+        const double build_ms = elapsed_ms([&] { Sf = sparse_matrix<float>(Xf); });
+        std::printf("sparse X: %zu non-zeros (density %.3f), built in %.1f ms\n", Sf.nonzeros(), Sf.density(),
+                    build_ms);
+        const FullBatch sf = full_batch(Xf, Sf, y, reps, threads);
+        const sparse_matrix<double> Sd(Xd);
+        const FullBatch sd = full_batch(Xd, Sd, y, reps, threads);
+        auto sreport = [](const char* type, const FullBatch& r) {
+            std::printf("sparse full-batch step, %-6s %7.1f ms   dense GEMM floor %7.1f ms: ratio %.3f (paired %.3f)"
+                        "   allocations/step %ld\n",
+                        type, r.step_ms, r.floor_ms, r.step_ms / r.floor_ms, r.paired_ratio, r.allocs);
+        };
+        sreport("float:", sf);
+        sreport("double:", sd);
+        const SparseMiniBatch s128 = sparse_mini_batch(Xf, Sf, y, 128, epochs);
+        std::printf("sparse mini-batch epoch, float, batch 128: %.3f s   dense %.3f s: ratio %.3f (paired %.3f)   "
+                    "allocations/step %ld\n",
+                    s128.sparse_s, s128.dense_s, s128.sparse_s / s128.dense_s, s128.paired_ratio,
+                    s128.allocs_per_step);
         const MiniBatch b128 = mini_batch(Xf, y, 128, epochs);
         std::printf("mini-batch epoch, float, batch 128: %.3f s   allocations/step %ld\n", b128.epoch_s,
                     b128.allocs_per_step);
@@ -235,7 +300,13 @@ int main(int argc, char** argv)
         keys("float", f);
         keys("double", g);
         std::printf("minibatch128_epoch_s=%.3f\nminibatch32_epoch_s=%.3f\n", b128.epoch_s, b32.epoch_s);
-        std::printf("allocs_per_step=%ld\n", std::max({f.allocs, g.allocs, b128.allocs_per_step, b32.allocs_per_step}));
+        std::printf("sparse_fullbatch_float_step_ms=%.2f\nsparse_fullbatch_float_ratio=%.3f\n"
+                    "sparse_fullbatch_double_step_ms=%.2f\nsparse_fullbatch_double_ratio=%.3f\n"
+                    "sparse_minibatch128_epoch_s=%.3f\nsparse_minibatch128_ratio=%.3f\n",
+                    sf.step_ms, sf.paired_ratio, sd.step_ms, sd.paired_ratio, s128.sparse_s, s128.paired_ratio);
+        std::printf("allocs_per_step=%ld\n", std::max({f.allocs, g.allocs, b128.allocs_per_step, b32.allocs_per_step,
+                                                       sf.allocs, sd.allocs, s128.allocs_per_step}));
+        std::printf("kernels=%s\nblas_core=%s\n", detail::simd_isa(), blas.core.c_str());
         std::printf("blas=%s\nthreads=%d\nmininn_threads=%zu\n", blas.config.c_str(), blas.threads, threads);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "mininn_bench: error: %s\n", e.what());

@@ -36,6 +36,7 @@ struct Options {
     int warmup = 0;                    // warm-up epochs of the cosine schedule
     std::string checkpoint, resume;    // with --epochs: write a checkpoint after every epoch / resume one
     bool distributed = false;          // data-parallel across the ranks of an MPI job (distributed.cpp)
+    std::string input = "auto";        // the first layer's input: dense, sparse, or auto (sparse when <= 50 % non-zero)
 };
 
 /// Trains across the ranks of the MPI job this process is part of (distributed.cpp, built

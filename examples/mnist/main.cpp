@@ -72,12 +72,17 @@ int run(const Options& opt)
 {
     using namespace mininn;
     const auto t_load = std::chrono::steady_clock::now();
-    MnistData<T> data = load_mnist<T>(opt.data);
+    // A sparse input is read straight from the file, shuffled as it is read (train.hpp): here
+    // only the labels and the test set, so that the dense training images never exist.
+    const bool sparse = opt.input != "dense";
+    MnistData<T> data = load_mnist<T>(opt.data, sparse ? SampleRange{0, 0} : SampleRange{});
+    if (sparse)
+        data.train_labels = read_idx_labels(find_mnist_file(opt.data, "train-labels-idx1-ubyte"), 10);
     if (const std::string warning = blas_warning(); !warning.empty())
         std::fprintf(stderr, "mnist: warning: %s\n", warning.c_str());
     if (!opt.quiet)
         std::printf("Loaded MNIST from %s: %zu training and %zu test images (%.1f s)\n", opt.data.c_str(),
-                    data.train_images.shape()[1], data.test_images.shape()[1], std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());
+                    data.train_labels.size(), data.test_images.shape()[1], std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());
     const bool drop = opt.dropout > 0;
     if (opt.activation == "relu")
         return drop ? example::train<T, ReLU, true>(opt, data) : example::train<T, ReLU, false>(opt, data);
@@ -138,6 +143,10 @@ int main(int argc, char** argv)
     app.add_flag("--distributed", opt.distributed,
                  "train data-parallel across the ranks of an MPI job: mpirun -np N --bind-to none mnist "
                  "--distributed (each rank reads only its shard)");
+    app.add_option("--input", opt.input, "the training input: dense, sparse (the first layer touches only "
+                                         "non-zero pixels), or auto (sparse when at most half are non-zero)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "dense", "sparse"}));
     bool blas_advice = false;
     app.add_flag("--blas-advice", blas_advice,
                  "print the OPENBLAS_CORETYPE this CPU needs for fast GEMMs (empty if none) and exit");

@@ -4,6 +4,7 @@
 // holding them all.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -160,6 +161,14 @@ void write_outputs(const Options& opt, const std::string& history, Net& net, con
     }
 }
 
+// The bytes of the training input, dense or sparse.
+template <class T>
+std::size_t input_bytes(const mininn::matrix<T>& X, const mininn::sparse_matrix<T>& S)
+{
+    return X.size() * sizeof(T) + S.nonzeros() * (sizeof(T) + sizeof(std::uint32_t)) +
+           S.column_starts().size() * sizeof(std::size_t);
+}
+
 template <class T, template <class> class Act, bool WithDropout>
 int train(const Options& opt, mininn::MnistData<T>& data)
 {
@@ -167,13 +176,36 @@ int train(const Options& opt, mininn::MnistData<T>& data)
     // The seed shuffles the training set, then draws the weights; both come from one seeded
     // stream. The shuffle is done in place: a second copy of the training set would cost 188 MB.
     Rng rng(opt.seed);
-    const auto order = permutation(data.train_images.shape()[1], rng);
-    permute_columns_in_place(data.train_images, order);
+    const auto order = permutation(data.train_labels.size(), rng);
+    // The input: --input dense, or the images read sparse (main.cpp left train_images empty)
+    // and kept sparse when asked, or (auto) when at most half the pixels are non-zero.
+    sparse_matrix<T> S;
+    const bool from_file = data.train_images.shape()[1] == 0;
+    if (from_file) {
+        S = read_idx_images_sparse<T>(find_mnist_file(opt.data, "train-images-idx3-ubyte"), order);
+        if (S.cols() != data.train_labels.size())
+            throw io_error(detail::cat(opt.data, ": ", S.cols(), " training images but ", data.train_labels.size(),
+                                       " labels"));
+    } else {
+        permute_columns_in_place(data.train_images, order);
+    }
     permute_in_place(data.train_labels, order);
-    const matrix<T>& X = data.train_images;
+    const bool sparse = opt.input == "sparse" || (opt.input == "auto" && S.density() <= 0.5);
+    if (from_file && !sparse) {
+        data.train_images = S.to_dense();
+        S = sparse_matrix<T>();
+    }
     const label_vector& y = data.train_labels;
+    const std::size_t d = sparse ? S.rows() : data.train_images.shape()[0];
+    if (!opt.quiet) {
+        if (from_file)
+            std::printf("Input: %s (%.1f %% of the training pixels are non-zero%s)\n", sparse ? "sparse" : "dense",
+                        100 * S.density(), opt.input == "auto" ? "; --input auto picks sparse at 50 % or less" : "");
+        else
+            std::printf("Input: dense (--input dense)\n");
+    }
+    const matrix<T>& X = data.train_images;
 
-    const std::size_t d = X.shape()[0];
     auto make = [&](auto init) {
         if constexpr (WithDropout) // its masks come from a stream of their own, seeded from --seed
             return Network{Dense<T>(d, opt.hidden, init, rng), Act<T>{}, Dropout<T>(opt.dropout, opt.seed + 1),
@@ -230,7 +262,7 @@ int train(const Options& opt, mininn::MnistData<T>& data)
                             e.learning_rate, e.seconds);
             return true;
         };
-        const History h = fit(net, loss, optimizer, X, y, fo);
+        const History h = sparse ? fit(net, loss, optimizer, S, y, fo) : fit(net, loss, optimizer, X, y, fo);
         if (stop_signal != 0) {
             const long done = h.epochs.empty() ? 0 : static_cast<long>(h.epochs.back().epoch) + (h.stopped_early ? 0 : 1);
             return interrupted("epochs", done, opt.checkpoint);
@@ -245,7 +277,7 @@ int train(const Options& opt, mininn::MnistData<T>& data)
             }
             T cost;
             try {
-                cost = net.compute_gradients(loss, X, y);
+                cost = sparse ? net.compute_gradients(loss, S, y) : net.compute_gradients(loss, X, y);
             } catch (const numeric_error& e) {
                 progress.clear();
                 throw numeric_error(detail::cat("iteration ", it, ": ", e.what(), " (try a smaller --lr)"));
@@ -262,7 +294,8 @@ int train(const Options& opt, mininn::MnistData<T>& data)
         progress.clear();
     }
     const double train_s = seconds_since(t0);
-    const Scores final_scores = evaluate(net, loss, X, y, minibatch ? 10000 : 0);
+    const std::size_t eval_batch = minibatch ? 10000 : 0;
+    const Scores final_scores = sparse ? evaluate(net, loss, S, y, eval_batch) : evaluate(net, loss, X, y, eval_batch);
     const double final_cost = final_scores.loss, train_acc = final_scores.accuracy;
     std::printf("Final cost: %.5f\n", final_cost);
     if (minibatch)
@@ -275,7 +308,7 @@ int train(const Options& opt, mininn::MnistData<T>& data)
     struct rusage usage {};
     if (::getrusage(RUSAGE_SELF, &usage) == 0) // ru_maxrss is in KiB on Linux
         std::printf("Peak memory: %.1f MB (data %.1f MB)\n", static_cast<double>(usage.ru_maxrss) * 1024 / 1e6,
-                    static_cast<double>((X.size() + data.test_images.size()) * sizeof(T)) / 1e6);
+                    static_cast<double>(input_bytes(X, S) + data.test_images.size() * sizeof(T)) / 1e6);
     const label_vector pred = test_report(opt, net, data);
     if (stop_signal != 0)
         return interrupted(minibatch ? "epochs" : "iterations", minibatch ? opt.epochs : opt.iterations);

@@ -12,8 +12,10 @@
 #include <xtensor-blas/xblas.hpp>
 
 #include "detail/kernels.hpp"
+#include "detail/sparse_kernels.hpp"
 #include "errors.hpp"
 #include "random.hpp"
+#include "sparse.hpp"
 #include "tensor.hpp"
 
 namespace mininn {
@@ -28,6 +30,10 @@ class Network;
 /// backward: dZ [out, n] -> dW = dZ X^T [out, in], db = row sums of dZ [out],
 ///                          dX = W^T dZ [in, n]
 /// The batch mean lives in the loss, so these are plain sums over the batch.
+///
+/// X may also be a sparse_matrix<T> or a sparse_batch<T> of its columns (sparse.hpp): then
+/// W X and dZ X^T touch only X's non-zeros (detail/sparse_kernels.hpp), and dX, which a first
+/// layer never needs, is refused.
 template <class T>
 class Dense {
 public:
@@ -69,9 +75,9 @@ public:
     /// alive and unchanged until backward(); anything else is copied (or moved) into a reused buffer.
     /// Returns Z [out, n], owned by the layer. Throws shape_error on a wrong shape.
     template <class E>
-    const matrix<T>& forward(E&& x, std::size_t index = standalone)
+    const matrix<T>& forward(E&& x, std::size_t index = standalone, detail::helper_thread* helper = nullptr)
     {
-        forward_into(std::forward<E>(x), Z_, index);
+        forward_into(std::forward<E>(x), Z_, index, helper);
         const std::size_t n = Z_.shape()[1];
         for (std::size_t i = 0; i < out_features(); ++i)
             detail::add_bias_row(Z_.data() + i * n, Z_.data() + i * n, n, b_(i));
@@ -81,14 +87,31 @@ public:
     /// The forward pass without its bias, written into a buffer the caller owns: out = W X
     /// [out, n] (resized if needed). A Network uses it to let the next layer add the bias and
     /// apply its activation in place, in one pass; bias() gives the bias to add.
+    /// A sparse X (sparse_matrix or sparse_batch) is used in place, as an lvalue matrix is; an
+    /// rvalue sparse_matrix is kept by the layer. helper: a second thread for the sparse
+    /// products of wide batches (a Network passes its own); the results do not depend on it.
     template <class E>
-    void forward_into(E&& x, matrix<T>& out, std::size_t index = standalone)
+    void forward_into(E&& x, matrix<T>& out, std::size_t index = standalone, detail::helper_thread* helper = nullptr)
     {
         check_parameters(index);
         detail::check_input(x, in_features(), index, *this);
-        const matrix<T>& X = input_.bind(std::forward<E>(x), &out); // d.forward(d.forward(X)) reads a copy
-        detail::ensure_shape(out, out_features(), X.shape()[1]);
-        xt::blas::gemm(W_, X, out);
+        if constexpr (detail::is_sparse_v<E>) {
+            static_assert(std::is_same_v<typename std::decay_t<E>::value_type, T>,
+                          "Dense<T>: a sparse input must hold the layer's scalar type T");
+            input_.forget();
+            if constexpr (std::is_same_v<std::decay_t<E>, sparse_matrix<T>> && !std::is_lvalue_reference_v<E>)
+                sparse_.bind(std::move(x), helper);
+            else
+                sparse_.bind(sparse_batch<T>(x), helper);
+            detail::ensure_shape(out, out_features(), x.shape()[1]);
+            sparse_.forward(W_.data(), out_features(), in_features(), out.data());
+        } else {
+            static_cast<void>(helper);
+            sparse_.forget();
+            const matrix<T>& X = input_.bind(std::forward<E>(x), &out); // d.forward(d.forward(X)) reads a copy
+            detail::ensure_shape(out, out_features(), X.shape()[1]);
+            xt::blas::gemm(W_, X, out);
+        }
     }
 
     /// dZ [out, n] for the batch of the last forward(). Stores dW and db (overwriting them)
@@ -96,14 +119,14 @@ public:
     /// overwrites it in place with the next gradient), or an empty matrix when
     /// need_input_grad is false (the first layer of a network skips that GEMM).
     /// Throws shape_error on a wrong shape, std::logic_error before any forward().
+    /// After a sparse forward, need_input_grad must be false (std::logic_error otherwise).
     matrix<T>& backward(const matrix<T>& dZ, bool need_input_grad = true,
                               std::size_t index = standalone)
     {
-        const matrix<T>& X = bound_input(dZ, index);
-        const std::size_t n = X.shape()[1];
+        const std::size_t n = bound_columns(dZ, need_input_grad, index);
         for (std::size_t i = 0; i < out_features(); ++i)
             db_(i) = detail::sum(dZ.data() + i * n, n); // db = sum over samples of dZ
-        return backward_weights(dZ, X, need_input_grad);
+        return backward_weights(dZ, need_input_grad);
     }
 
     /// backward() for a dZ whose bias gradient db the caller has already written (a fused
@@ -111,7 +134,8 @@ public:
     matrix<T>& backward_with_bias_grad(const matrix<T>& dZ, bool need_input_grad,
                                              std::size_t index = standalone)
     {
-        return backward_weights(dZ, bound_input(dZ, index), need_input_grad);
+        bound_columns(dZ, need_input_grad, index);
+        return backward_weights(dZ, need_input_grad);
     }
 
     /// W [out, in]. The non-const form is a view of fixed shape: its values can be assigned
@@ -156,28 +180,41 @@ private:
                                           "); a layer's shape is fixed when it is built"));
     }
 
-    const matrix<T>& bound_input(const matrix<T>& dZ, std::size_t index) const
+    // Checks dZ against the bound input (dense or sparse) and returns its column count.
+    std::size_t bound_columns(const matrix<T>& dZ, bool need_input_grad, std::size_t index) const
     {
         check_parameters(index);
         const matrix<T>* X = input_.get();
-        if (X == nullptr)
+        const sparse_batch<T>* S = sparse_.get();
+        if (X == nullptr && S == nullptr)
             throw std::logic_error(detail::cat(detail::layer_label(index, name()),
                                                ": backward() called before forward()"));
-        if (dZ.shape()[0] != out_features() || dZ.shape()[1] != X->shape()[1])
+        if (S != nullptr && need_input_grad)
+            throw std::logic_error(detail::cat(detail::layer_label(index, name()),
+                                               ": no input gradient for a sparse input (a first layer needs none; "
+                                               "pass a dense input to get dL/dX)"));
+        const std::size_t n = X != nullptr ? X->shape()[1] : S->cols();
+        if (dZ.shape()[0] != out_features() || dZ.shape()[1] != n)
             throw shape_error(detail::cat(detail::layer_label(index, name()), ": expected gradient [",
-                                          out_features(), ", ", X->shape()[1],
-                                          "] (samples are columns), got ", detail::shape_str(dZ.shape())));
-        return *X;
+                                          out_features(), ", ", n, "] (samples are columns), got ",
+                                          detail::shape_str(dZ.shape())));
+        return n;
     }
 
-    matrix<T>& backward_weights(const matrix<T>& dZ, const matrix<T>& X, bool need_input_grad)
+    matrix<T>& backward_weights(const matrix<T>& dZ, bool need_input_grad)
     {
-        xt::blas::gemm(dZ, X, dW_, false, true); // dW = dZ X^T
+        const matrix<T>* X = input_.get();
+        if (X == nullptr) { // sparse: dW = dZ X^T over X's non-zeros
+            sparse_.backward(dZ.data(), out_features(), in_features(), dW_.data());
+            dX_.resize({0, 0});
+            return dX_;
+        }
+        xt::blas::gemm(dZ, *X, dW_, false, true); // dW = dZ X^T
         if (!need_input_grad) {
             dX_.resize({0, 0});
             return dX_;
         }
-        detail::ensure_shape(dX_, in_features(), X.shape()[1]);
+        detail::ensure_shape(dX_, in_features(), X->shape()[1]);
         xt::blas::gemm(W_, dZ, dX_, true, false); // dX = W^T dZ
         return dX_;
     }
@@ -193,6 +230,7 @@ private:
     std::size_t in_, out_;
     matrix<T> Z_, dX_;
     detail::input_binding<T> input_;
+    detail::sparse_products<T> sparse_;
 };
 
 } // namespace MININN_ISA

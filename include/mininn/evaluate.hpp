@@ -13,6 +13,7 @@
 #include "errors.hpp"
 #include "loss.hpp"
 #include "metrics.hpp"
+#include "sparse.hpp"
 #include "tensor.hpp"
 
 namespace mininn {
@@ -175,11 +176,11 @@ private:
     double abs_ = 0;
 };
 
-// Runs net over X [in, n] in chunks of batch_size columns (0: all at once), adding each
-// chunk's outputs to score; returns the summed loss (each chunk's mean times its columns).
-template <class Net, class Loss, class Y, class Scorer>
-double score_batches(Net& net, const Loss& loss, const matrix<typename Net::value_type>& X, const Y& y,
-                     std::size_t batch_size, Scorer& score)
+// Runs net over X [in, n] (dense or sparse) in chunks of batch_size columns (0: all at once),
+// adding each chunk's outputs to score; returns the summed loss (each chunk's mean times its
+// columns). Sparse chunks are views of X's columns, dense ones copies.
+template <class Net, class Loss, class XM, class Y, class Scorer>
+double score_batches(Net& net, const Loss& loss, const XM& X, const Y& y, std::size_t batch_size, Scorer& score)
 {
     const std::size_t n = X.shape()[1];
     if (batch_size == 0 || batch_size >= n) {
@@ -192,12 +193,41 @@ double score_batches(Net& net, const Loss& loss, const matrix<typename Net::valu
     double total = 0;
     for (std::size_t first = 0; first < n; first += batch_size) {
         const std::size_t count = std::min(batch_size, n - first);
-        copy_columns_into(X, first, count, Xb);
         copy_targets_into(y, first, count, yb);
-        total += static_cast<double>(net.loss_value(loss, Xb, yb)) * static_cast<double>(count);
+        double value;
+        if constexpr (is_sparse_v<XM>) {
+            value = static_cast<double>(net.loss_value(loss, X.columns(first, count), yb));
+        } else {
+            copy_columns_into(X, first, count, Xb);
+            value = static_cast<double>(net.loss_value(loss, Xb, yb));
+        }
+        total += value * static_cast<double>(count);
         score.add(net.output(), yb);
     }
     return total;
+}
+
+template <class Net, class Loss, class XM, class Y>
+Scores evaluate_impl(Net& net, const Loss& loss, const XM& X, const Y& y, std::size_t batch_size)
+{
+    using T = typename Net::value_type;
+    if constexpr (!check_target_type<T, Y>()) {
+        return Scores{}; // a static_assert has said why
+    } else {
+        const std::size_t n = X.shape()[1];
+        if (target_count(y) != n)
+            throw shape_error(cat("evaluate: targets for ", target_count(y), " samples but X has ", n,
+                                  " (samples are columns)"));
+        if (n == 0)
+            throw shape_error(cat("evaluate: no samples (X is ", shape_str(X.shape()), ")"));
+        const typename Net::eval_scope mode(net); // Dropout and the like pass their inputs through
+        scorer<T, task_of<Loss>> score;
+        score.start(y);
+        Scores s;
+        s.loss = score_batches(net, loss, X, y, batch_size, score) / static_cast<double>(n);
+        score.finish(s);
+        return s;
+    }
 }
 
 } // namespace detail
@@ -211,24 +241,16 @@ template <class Net, class Loss, class Y>
 Scores evaluate(Net& net, const Loss& loss, const matrix<typename Net::value_type>& X, const Y& y,
                 std::size_t batch_size = 0)
 {
-    using T = typename Net::value_type;
-    if constexpr (!detail::check_target_type<T, Y>()) {
-        return Scores{}; // a static_assert has said why
-    } else {
-        const std::size_t n = X.shape()[1];
-        if (detail::target_count(y) != n)
-            throw shape_error(detail::cat("evaluate: targets for ", detail::target_count(y), " samples but X has ", n,
-                                          " (samples are columns)"));
-        if (n == 0)
-            throw shape_error(detail::cat("evaluate: no samples (X is ", detail::shape_str(X.shape()), ")"));
-        const typename Net::eval_scope mode(net); // Dropout and the like pass their inputs through
-        detail::scorer<T, task_of<Loss>> score;
-        score.start(y);
-        Scores s;
-        s.loss = detail::score_batches(net, loss, X, y, batch_size, score) / static_cast<double>(n);
-        score.finish(s);
-        return s;
-    }
+    return detail::evaluate_impl(net, loss, X, y, batch_size);
+}
+
+/// evaluate() on a sparse X [in, n] (the network's first layer must be Dense); its chunks
+/// are views of X's columns.
+template <class Net, class Loss, class Y>
+Scores evaluate(Net& net, const Loss& loss, const sparse_matrix<typename Net::value_type>& X, const Y& y,
+                std::size_t batch_size = 0)
+{
+    return detail::evaluate_impl(net, loss, X, y, batch_size);
 }
 
 } // namespace MININN_ISA

@@ -18,6 +18,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "random.hpp"
+#include "sparse.hpp"
 #include "tensor.hpp"
 
 namespace mininn {
@@ -106,13 +107,14 @@ GradientCheck check_tensor(P& p, const A& analytic, const std::function<double()
 
 } // namespace detail
 
-/// Checks every parameter gradient of net (and dL/dX) for one batch X [in, n], labels Y.
-/// Parameters are restored afterwards; the stored gradients are those of (X, Y).
-template <class Net, class Loss, class L>
-GradientReport check_gradients(Net& net, const Loss& loss, const matrix<typename Net::value_type>& X, const L& Y,
-                               const GradientCheckOptions& opt = {})
+namespace detail {
+
+template <class Net, class Loss, class XM, class L>
+GradientReport check_gradients_impl(Net& net, const Loss& loss, const XM& X, const L& Y, GradientCheckOptions opt)
 {
     using T = typename Net::value_type;
+    if constexpr (is_sparse_v<XM>)
+        opt.check_input = false; // a sparse input has no input gradient
     net.compute_gradients(loss, X, Y, opt.check_input);
     // Random masks (Dropout) stay as this pass drew them, so that every difference below and
     // the analytic gradient see the same function.
@@ -137,16 +139,39 @@ GradientReport check_gradients(Net& net, const Loss& loss, const matrix<typename
         c.role = role;
         report.checks.push_back(c);
     });
-    if (opt.check_input) {
-        matrix<T> Xp = X;
-        GradientCheck c = detail::check_tensor(
-            Xp, input_grad, [&] { return static_cast<double>(net.loss_value(loss, Xp, Y)); }, opt);
-        c.layer_name = "network";
-        c.role = "input";
-        report.checks.push_back(c);
+    if constexpr (!is_sparse_v<XM>) {
+        if (opt.check_input) {
+            matrix<T> Xp = X;
+            GradientCheck c = detail::check_tensor(
+                Xp, input_grad, [&] { return static_cast<double>(net.loss_value(loss, Xp, Y)); }, opt);
+            c.layer_name = "network";
+            c.role = "input";
+            report.checks.push_back(c);
+        }
     }
     net.compute_gradients(loss, X, Y, opt.check_input);
     return report;
+}
+
+} // namespace detail
+
+/// Checks every parameter gradient of net (and dL/dX) for one batch X [in, n], labels Y.
+/// Parameters are restored afterwards; the stored gradients are those of (X, Y).
+template <class Net, class Loss, class L>
+GradientReport check_gradients(Net& net, const Loss& loss, const matrix<typename Net::value_type>& X, const L& Y,
+                               const GradientCheckOptions& opt = {})
+{
+    return detail::check_gradients_impl(net, loss, X, Y, opt);
+}
+
+/// check_gradients() through a sparse input X [in, n] (a sparse_matrix or sparse_batch; the
+/// first layer must be Dense). There is no dL/dX to check, so opt.check_input is ignored and
+/// the report holds only the parameters.
+template <class Net, class Loss, class XS, class L, class = std::enable_if_t<detail::is_sparse_v<XS>>>
+GradientReport check_gradients(Net& net, const Loss& loss, const XS& X, const L& Y,
+                               const GradientCheckOptions& opt = {})
+{
+    return detail::check_gradients_impl(net, loss, X, Y, opt);
 }
 
 /// Checks one layer on its own with the loss L = sum(layer(X) * R), so dL/d(output) = R.

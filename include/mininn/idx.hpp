@@ -18,6 +18,7 @@
 
 #include "detail/gz_reader.hpp"
 #include "errors.hpp"
+#include "sparse.hpp"
 #include "tensor.hpp"
 
 namespace mininn {
@@ -176,6 +177,16 @@ inline std::vector<std::uint8_t> read_idx_range(gz_reader& in, const idx_header&
     return data;
 }
 
+inline idx_header read_image_header(gz_reader& in, const std::string& path, std::size_t max_bytes)
+{
+    const idx_header h = read_idx_header(in, max_bytes);
+    if (h.shape.size() != 3)
+        throw io_error(cat(path, ": expected images [n, rows, cols], got dimensions ", shape_str(h.shape)));
+    if (h.count == 0)
+        throw io_error(cat(path, ": dimensions ", shape_str(h.shape), " hold no ", h.shape[0] == 0 ? "image" : "pixel"));
+    return h;
+}
+
 } // namespace detail
 
 /// Reads an unsigned-byte IDX file, gzipped or raw. Reads the header first and then no more
@@ -207,14 +218,9 @@ matrix<T> read_idx_images(const std::string& path, SampleRange range, T scale = 
                           std::size_t max_bytes = std::size_t(1) << 31)
 {
     detail::gz_reader in(path);
-    const detail::idx_header h = detail::read_idx_header(in, max_bytes);
-    if (h.shape.size() != 3)
-        throw io_error(detail::cat(path, ": expected images [n, rows, cols], got dimensions ", detail::shape_str(h.shape)));
+    const detail::idx_header h = detail::read_image_header(in, path, max_bytes);
     std::size_t n = h.shape[0];
     const std::size_t d = h.shape[1] * h.shape[2];
-    if (h.count == 0)
-        throw io_error(detail::cat(path, ": dimensions ", detail::shape_str(h.shape), " hold no ",
-                                   n == 0 ? "image" : "pixel"));
     const std::vector<std::uint8_t> bytes = detail::read_idx_range(in, h, n, d, range);
     n = range.count;
     matrix<T> X(typename matrix<T>::shape_type{d, n});
@@ -233,6 +239,132 @@ template <class T>
 matrix<T> read_idx_images(const std::string& path, T scale = T(1) / T(255), std::size_t max_bytes = std::size_t(1) << 31)
 {
     return read_idx_images<T>(path, SampleRange{}, scale, max_bytes);
+}
+
+namespace detail {
+
+// The images of bytes [n, d] (one after another) as the columns of a sparse matrix, in the
+// order column(j) gives for j < count.
+template <class T, class Column>
+sparse_matrix<T> sparse_images(const std::vector<std::uint8_t>& bytes, std::size_t d, std::size_t count, T scale,
+                               Column column)
+{
+    std::size_t nz = 0;
+    for (const std::uint8_t b : bytes)
+        nz += b != 0;
+    std::vector<std::size_t> starts(count + 1, 0);
+    std::vector<typename sparse_matrix<T>::index_type> rows;
+    std::vector<T> values;
+    rows.reserve(nz);
+    values.reserve(nz);
+    for (std::size_t j = 0; j < count; ++j) {
+        const std::uint8_t* img = bytes.data() + column(j) * d;
+        for (std::size_t f = 0; f < d; ++f)
+            if (img[f] != 0) {
+                rows.push_back(static_cast<typename sparse_matrix<T>::index_type>(f));
+                values.push_back(static_cast<T>(img[f]) * scale);
+            }
+        starts[j + 1] = rows.size();
+    }
+    return sparse_matrix<T>(d, count, std::move(starts), std::move(rows), std::move(values));
+}
+
+} // namespace detail
+
+/// read_idx_images() straight into a sparse_matrix [rows * cols, range.count] that keeps only the
+/// non-zero pixels (times scale), without the dense matrix: the file's bytes are already one
+/// sample after another, which is how the sparse matrix stores its columns. Throws as
+/// read_idx_images does.
+template <class T>
+sparse_matrix<T> read_idx_images_sparse(const std::string& path, SampleRange range = {}, T scale = T(1) / T(255),
+                                        std::size_t max_bytes = std::size_t(1) << 31)
+{
+    detail::gz_reader in(path);
+    const detail::idx_header h = detail::read_image_header(in, path, max_bytes);
+    const std::size_t d = h.shape[1] * h.shape[2];
+    const std::vector<std::uint8_t> bytes = detail::read_idx_range(in, h, h.shape[0], d, range);
+    return detail::sparse_images<T>(bytes, d, range.count, scale, [](std::size_t j) { return j; });
+}
+
+namespace detail {
+
+// Calls f(i, image) for each image of an open image file, in file order, through one buffer
+// of d bytes, then checks the end: a stream, never the whole file in memory.
+template <class F>
+void for_each_image(gz_reader& in, const idx_header& h, std::size_t d, std::vector<std::uint8_t>& img, F&& f)
+{
+    img.resize(d);
+    std::size_t have = 0;
+    for (std::size_t i = 0; i < h.shape[0]; ++i) {
+        const std::size_t got = in.read(img.data(), d);
+        have += got;
+        if (got < d)
+            throw io_error(truncated(in.path(), h, have));
+        f(i, img.data());
+    }
+    expect_end(in, h);
+}
+
+} // namespace detail
+
+/// All the images of the file as a sparse matrix whose column j is image order[j]: a shuffle
+/// applied while reading. The file is streamed twice (counting, then filling), so that only
+/// the result is ever held: neither the file's bytes nor a second copy. Throws io_error as
+/// read_idx_images does, and shape_error for an index outside the file.
+template <class T>
+sparse_matrix<T> read_idx_images_sparse(const std::string& path, const std::vector<std::size_t>& order,
+                                        T scale = T(1) / T(255), std::size_t max_bytes = std::size_t(1) << 31)
+{
+    using index = typename sparse_matrix<T>::index_type;
+    std::vector<std::uint8_t> img;
+    std::vector<std::size_t> nonzeros;
+    std::size_t d = 0;
+    {
+        detail::gz_reader in(path);
+        const detail::idx_header h = detail::read_image_header(in, path, max_bytes);
+        d = h.shape[1] * h.shape[2];
+        for (const std::size_t j : order)
+            if (j >= h.shape[0])
+                throw shape_error(detail::cat(path, ": image ", j, " of a file with ", h.shape[0]));
+        nonzeros.assign(h.shape[0], 0);
+        detail::for_each_image(in, h, d, img, [&](std::size_t i, const std::uint8_t* px) {
+            nonzeros[i] = static_cast<std::size_t>(std::count_if(px, px + d, [](std::uint8_t b) { return b != 0; }));
+        });
+    }
+    // Where each image goes: the columns that take it (an order may repeat or leave out images).
+    std::vector<std::size_t> starts(order.size() + 1, 0), takers_start(nonzeros.size() + 1, 0), takers(order.size());
+    for (std::size_t j = 0; j < order.size(); ++j) {
+        starts[j + 1] = starts[j] + nonzeros[order[j]];
+        ++takers_start[order[j] + 1];
+    }
+    for (std::size_t i = 0; i < nonzeros.size(); ++i)
+        takers_start[i + 1] += takers_start[i];
+    {
+        std::vector<std::size_t> next(takers_start.begin(), takers_start.end() - 1);
+        for (std::size_t j = 0; j < order.size(); ++j)
+            takers[next[order[j]]++] = j;
+    }
+    std::vector<index> rows(starts.back());
+    std::vector<T> values(starts.back());
+    detail::gz_reader in(path); // the second pass: the file was checked by the first
+    const detail::idx_header h = detail::read_image_header(in, path, max_bytes);
+    if (h.shape[1] * h.shape[2] != d || h.shape[0] != nonzeros.size())
+        throw io_error(detail::cat(path, ": changed while it was read"));
+    detail::for_each_image(in, h, d, img, [&](std::size_t i, const std::uint8_t* px) {
+        if (takers_start[i] == takers_start[i + 1])
+            return;
+        if (static_cast<std::size_t>(std::count_if(px, px + d, [](std::uint8_t b) { return b != 0; })) != nonzeros[i])
+            throw io_error(detail::cat(path, ": changed while it was read"));
+        for (std::size_t t = takers_start[i]; t < takers_start[i + 1]; ++t) {
+            std::size_t at = starts[takers[t]];
+            for (std::size_t f = 0; f < d; ++f)
+                if (px[f] != 0) {
+                    rows[at] = static_cast<index>(f);
+                    values[at++] = static_cast<T>(px[f]) * scale;
+                }
+        }
+    });
+    return sparse_matrix<T>(d, order.size(), std::move(starts), std::move(rows), std::move(values));
 }
 
 /// Labels from a rank-1 IDX file [n], or those of range [range.count]. Throws io_error as

@@ -8,6 +8,7 @@
 #include "random.hpp"
 #include "init.hpp"
 #include "tensor.hpp"
+#include "sparse.hpp"
 
 #include "dense.hpp"
 #include "activations.hpp"

@@ -193,8 +193,10 @@ public:
     template <class E>
     const matrix<T>& forward(E&& X)
     {
-        if (is_own_buffer(X)) // net.forward(net.output()): the pass would overwrite its input
-            return forward(matrix<T>(X));
+        if constexpr (!detail::is_sparse_v<E>) {
+            if (is_own_buffer(X)) // net.forward(net.output()): the pass would overwrite its input
+                return forward(matrix<T>(X));
+        }
         head_consumed_ = false;
         output_ = &forward_from<0, depth>(std::forward<E>(X));
         return *output_;
@@ -283,10 +285,17 @@ public:
     template <class Loss, class E, class L>
     T compute_gradients(const Loss& loss, E&& X, const L& Y, bool input_grad = false)
     {
-        if (is_own_buffer(X))
-            return compute_gradients(loss, matrix<T>(X), Y, input_grad);
+        if constexpr (!detail::is_sparse_v<E>) {
+            if (is_own_buffer(X))
+                return compute_gradients(loss, matrix<T>(X), Y, input_grad);
+        }
         if (is_own_buffer(Y))
             return compute_gradients(loss, std::forward<E>(X), L(Y), input_grad);
+        if constexpr (detail::is_sparse_v<E>) {
+            if (input_grad)
+                throw std::logic_error("Network::compute_gradients: no input gradient for a sparse input; pass a "
+                                       "dense input to get dL/dX");
+        }
         if constexpr (!check_loss_fits<Loss, L>())
             return T(0); // a static_assert has said why
         else
@@ -494,11 +503,15 @@ private:
     const matrix<T>& forward_from(E&& x)
     {
         auto& l = std::get<I>(layers_);
+        constexpr bool sparse = detail::is_sparse_v<E>;
+        static_assert(!sparse || detail::is_dense<std::decay_t<decltype(l)>>::value,
+                      "a sparse input (sparse_matrix, sparse_batch) needs a Dense first layer");
         if constexpr (I + 1 < End && detail::is_dense<std::decay_t<decltype(l)>>::value) {
             auto& next = std::get<I + 1>(layers_);
             if constexpr (detail::takes_bias<std::decay_t<decltype(next)>>::value) {
                 detail::check_input(x, l.input_rows(), I, l);
-                l.forward_into(std::forward<E>(x), next.output_for(l.out_features(), x.shape()[1]), I);
+                const std::size_t n = x.shape()[1];
+                l.forward_into(std::forward<E>(x), next.output_for(l.out_features(), n), I, sparse_helper<E>(n));
                 const matrix<T>& a = next.activate_in_place(std::as_const(l).bias().data());
                 if constexpr (I + 2 < End)
                     return forward_from<I + 2, End>(a);
@@ -506,11 +519,29 @@ private:
                     return a;
             }
         }
-        const matrix<T>& out = l.forward(std::forward<E>(x), I);
+        const matrix<T>& out = [&]() -> const matrix<T>& {
+            if constexpr (sparse) {
+                const std::size_t n = x.shape()[1];
+                return l.forward(std::forward<E>(x), I, sparse_helper<E>(n));
+            } else {
+                return l.forward(std::forward<E>(x), I);
+            }
+        }();
         if constexpr (I + 1 < End)
             return forward_from<I + 1, End>(out);
         else
             return out;
+    }
+
+    // The helper thread for the sparse products of an input of n columns, when they run on two.
+    template <class E>
+    detail::helper_thread* sparse_helper(std::size_t n)
+    {
+        if (!detail::is_sparse_v<E> || threads_ != 2 || n < detail::sparse_parallel_columns)
+            return nullptr;
+        if (!helper_)
+            helper_ = std::make_unique<detail::helper_thread>();
+        return helper_.get();
     }
 
     // Dense, elementwise activation, Dense, Softmax at the end, trained with CrossEntropy.
@@ -548,7 +579,7 @@ private:
             output_ = input_grad_ = nullptr;
             head_consumed_ = true; // from here on the layers' buffers no longer hold a forward pass
             matrix<T>& Z = act.output_for(h, n);
-            dense1.forward_into(std::forward<decltype(x)>(x), Z, D - 4);
+            dense1.forward_into(std::forward<decltype(x)>(x), Z, D - 4, sparse_helper<decltype(x)>(n));
             matrix<T>& P = softmax.output_for(c, n);
             detail::helper_thread* helper = nullptr;
             if (threads_ == 2 && n >= fused_head_parallel_columns) {

@@ -106,6 +106,7 @@ public:
         return *ptr_;
     }
     const matrix<T>* get() const noexcept { return ptr_; }
+    void forget() noexcept { ptr_ = nullptr; }
 
 private:
     matrix<T> copy_;

@@ -246,11 +246,13 @@ inline void print_epoch(const EpochLog& e, std::size_t epochs)
     std::fflush(stdout);
 }
 
-template <class Net, class Loss, class Opt, class Y>
-History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X, const Y& y,
-                 const FitOptions& options, const matrix<typename Net::value_type>* X_val, const Y* y_val,
-                 matrix<typename Net::value_type>* own_X, Y* own_y)
+// XM is matrix<T> or sparse_matrix<T>. A sparse set is never copied per epoch: its batches are
+// lists of column indices into it, in the order the dense path would copy them.
+template <class Net, class Loss, class Opt, class XM, class Y>
+History fit_impl(Net& net, const Loss& loss, Opt& opt, const XM& X, const Y& y, const FitOptions& options,
+                 const XM* X_val, const Y* y_val, XM* own_X, Y* own_y)
 {
+    constexpr bool sparse = is_sparse_v<XM>;
     using T = typename Net::value_type;
     using clock = std::chrono::steady_clock;
     if (target_count(y) != X.shape()[1])
@@ -265,9 +267,9 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
 
     Rng rng(options.seed);
     // The training and validation sets: views of the caller's data where possible.
-    matrix<T> X_train_own, X_hold;
+    XM X_train_own, X_hold;
     Y y_train_own, y_hold;
-    const matrix<T>* Xt = &X;
+    const XM* Xt = &X;
     const Y* yt = &y;
     if (X_val == nullptr && options.validation_split > 0) {
         const std::size_t n = X.shape()[1];
@@ -282,7 +284,9 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
         y_train_own = take_targets(y, train_idx);
         X_hold = take_columns(X, hold_idx);
         y_hold = take_targets(y, hold_idx);
-        Xt = own_X = &X_train_own;
+        Xt = &X_train_own;
+        if constexpr (!sparse)
+            own_X = &X_train_own;
         yt = own_y = &y_train_own;
         X_val = &X_hold;
         y_val = &y_hold;
@@ -302,6 +306,7 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
 
     matrix<T> Xs, Xb;
     Y ys, yb;
+    std::vector<std::size_t> order; // a sparse epoch's permutation: its batches index into it
     scorer<T, task_of<Loss>> score;
     // With the training set owned: where each sample (in the order fit was given them) stands
     // now, so that each epoch's permutation, drawn as for the copying path, is applied
@@ -360,11 +365,19 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
         const auto t0 = clock::now();
         const double rate = scheduled_rate(opt, schedule, base_rate, epoch);
         net.train(); // the batches in training mode; evaluate() switches to evaluation mode itself
-        const matrix<T>* source = Xt;
+        const matrix<T>* source = nullptr;
+        if constexpr (!sparse)
+            source = Xt;
         const Y* labels = yt;
+        bool shuffled = false;
         if (options.shuffle && !full) {
             const auto perm = permutation(n, rng);
-            if (own_X != nullptr) {
+            shuffled = true;
+            if constexpr (sparse) {
+                order = perm;
+                permute_targets_into(*yt, perm, ys);
+                labels = &ys;
+            } else if (own_X != nullptr) {
                 relative.resize(n);
                 for (std::size_t k = 0; k < n; ++k)
                     relative[k] = where[perm[k]];
@@ -384,17 +397,28 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net
         bool stop = false;
         for (std::size_t b = 0; b < batches && !stop; ++b) {
             const std::size_t first = b * batch, count = std::min(batch, n - first);
-            const matrix<T>* xb = source;
             const Y* ybp = labels;
             if (!full) {
-                copy_columns_into(*source, first, count, Xb);
                 copy_targets_into(*labels, first, count, yb);
-                xb = &Xb;
                 ybp = &yb;
             }
             double l;
             try {
-                l = static_cast<double>(net.compute_gradients(loss, *xb, *ybp));
+                if constexpr (sparse) {
+                    if (full)
+                        l = static_cast<double>(net.compute_gradients(loss, *Xt, *ybp));
+                    else if (shuffled)
+                        l = static_cast<double>(net.compute_gradients(loss, Xt->columns(order.data() + first, count), *ybp));
+                    else
+                        l = static_cast<double>(net.compute_gradients(loss, Xt->columns(first, count), *ybp));
+                } else {
+                    const matrix<T>* xb = source;
+                    if (!full) {
+                        copy_columns_into(*source, first, count, Xb);
+                        xb = &Xb;
+                    }
+                    l = static_cast<double>(net.compute_gradients(loss, *xb, *ybp));
+                }
             } catch (const numeric_error& e) {
                 throw numeric_error(detail::cat("epoch ", epoch, ", batch ", b, ": ", e.what()));
             }
@@ -472,7 +496,23 @@ History fit(Net& net, const Loss& loss, Opt& opt, const matrix<typename Net::val
     if constexpr (!detail::check_target_type<typename Net::value_type, Y>())
         return History{}; // a static_assert has said why
     else
-        return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, nullptr, static_cast<Y*>(nullptr));
+        return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val, static_cast<matrix<typename Net::value_type>*>(nullptr), static_cast<Y*>(nullptr));
+}
+
+/// fit() on a sparse X [in, n] (the network's first layer must be Dense), with an optional
+/// sparse validation set. Each batch is a list of column indices into X, so no column is ever
+/// copied; the batches are those of the dense fit() with the same options, and so are the
+/// results, to rounding. Throws as the dense fit() does.
+template <class Net, class Loss, class Opt, class Y>
+History fit(Net& net, const Loss& loss, Opt& opt, const sparse_matrix<typename Net::value_type>& X, const Y& y,
+            const FitOptions& options, const sparse_matrix<typename Net::value_type>* X_val = nullptr,
+            const Y* y_val = nullptr)
+{
+    if constexpr (!detail::check_target_type<typename Net::value_type, Y>())
+        return History{};
+    else
+        return detail::fit_impl(net, loss, opt, X, y, options, X_val, y_val,
+                                static_cast<sparse_matrix<typename Net::value_type>*>(nullptr), static_cast<Y*>(nullptr));
 }
 
 /// fit() that takes the training set, handed over with std::move: each epoch's shuffle then
