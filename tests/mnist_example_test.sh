@@ -131,4 +131,20 @@ cmp -s "$work/ck/straight.npz" "$work/ck/resumed.npz" || fail "resumed model dif
 grep -qx "mnist: error: --checkpoint and --resume need --epochs (fit() writes them per epoch)" "$work/ck/x.err" ||
   fail "checkpoint refusal: $(cat "$work/ck/x.err")"
 echo "ok: interrupted after $(grep -c '^Epoch' "$work/ck/first.out") epoch line(s), resumed, model identical to the straight run"
+# --input: auto picks sparse for MNIST and says so; dense and sparse runs agree to float
+# rounding, full batch and mini-batch; a value outside the three is refused.
+for args in "--iterations 20" "--epochs 1 --batch-size 256"; do
+  for input in auto dense sparse; do
+    "$exe" --data "$data" $args --input "$input" --digits 4 >"$work/in_$input" 2>&1 || fail "--input $input: $(cat "$work/in_$input")"
+  done
+  grep -Eq "^Input: sparse \(19\.1 % of the training pixels are non-zero; --input auto picks sparse at 50 % or less\)$" \
+    "$work/in_auto" || fail "auto input line: $(grep '^Input' "$work/in_auto")"
+  grep -qx "Input: dense (--input dense)" "$work/in_dense" || fail "dense input line"
+  d=$(sed -n 's/^Final cost: //p' "$work/in_dense") s=$(sed -n 's/^Final cost: //p' "$work/in_sparse")
+  awk -v d="$d" -v s="$s" 'BEGIN { exit !(d - s < 2e-4 && s - d < 2e-4) }' || fail "$args: dense cost $d, sparse $s"
+  da=$(sed -n 's/^Test accuracy: //p' "$work/in_dense") sa=$(sed -n 's/^Test accuracy: //p' "$work/in_sparse")
+  echo "ok: $args: final cost dense $d, sparse $s; test accuracy $da, $sa"
+done
+"$exe" --data "$data" --input coo >/dev/null 2>"$work/coo.err" && fail "--input coo accepted"
+grep -q "input" "$work/coo.err" || fail "--input refusal: $(cat "$work/coo.err")"
 echo "mnist example: all checks passed"

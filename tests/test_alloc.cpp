@@ -149,7 +149,7 @@ TEST_CASE("sparse steps do not allocate after the first: full batch on two threa
     permute_into(y, perm, ys);
     auto batch = [&](std::size_t b) {
         copy_labels_into(ys, b * 128, 128, yb);
-        net.compute_gradients(CrossEntropy{}, S.columns(perm.data() + b * 128, 128), yb);
+        net.compute_gradients(CrossEntropy{}, S.select_columns(perm.data() + b * 128, 128), yb);
         gd.step(net);
     };
     batch(0);

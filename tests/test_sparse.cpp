@@ -105,15 +105,15 @@ TEST_CASE("columns, batches of indices and take_columns refer to the right colum
     const matrix<double> mid = S.columns(1, 2).to_dense();
     CHECK(mid == matrix<double>{{2, 0}, {0, 0}, {3, 0}});
     const std::vector<std::size_t> idx{3, 0, 3};
-    const auto b = S.columns(idx.data(), idx.size());
+    const auto b = S.select_columns(idx.data(), idx.size());
     CHECK(b.to_dense() == matrix<double>{{7, 0, 7}, {5, 1, 5}, {6, 0, 6}});
     CHECK(b.nonzeros() == 7);
     CHECK(b.shape() == std::array<std::size_t, 2>{3, 3});
     CHECK(take_columns(S, idx).to_dense() == b.to_dense());
     CHECK_THROWS_WITH_AS(S.columns(3, 2), "sparse_matrix::columns: columns [3, 5) of 4", shape_error);
     const std::vector<std::size_t> bad{1, 4};
-    CHECK_THROWS_WITH_AS(S.columns(bad.data(), bad.size()),
-                         "sparse_matrix::columns: column 4 of a matrix with 4 columns", shape_error);
+    CHECK_THROWS_WITH_AS(S.select_columns(bad.data(), bad.size()),
+                         "sparse_matrix::select_columns: column 4 of a matrix with 4 columns", shape_error);
     CHECK_THROWS_WITH_AS(take_columns(S, bad), "take_columns: column 4 of a matrix with 4 columns", shape_error);
 }
 
@@ -202,7 +202,7 @@ TEST_CASE("empty columns, an all-zero batch and a column with every entry non-ze
     CHECK(max_rel_diff(ds.weight_grad(), dd.weight_grad()) < 1e-14);
     // A batch of empty columns gives Z = b in every column and dW = 0.
     const std::vector<std::size_t> empty{0, 5, 1};
-    const matrix<double> Z = ds.forward(S.columns(empty.data(), empty.size()));
+    const matrix<double> Z = ds.forward(S.select_columns(empty.data(), empty.size()));
     for (std::size_t j = 0; j < 3; ++j)
         for (std::size_t i = 0; i < 9; ++i)
             CHECK(Z(i, j) == b(i));
@@ -355,4 +355,38 @@ TEST_CASE("fit and evaluate on a sparse input follow the dense ones, with shuffl
                          "fit: targets for 2 samples but X has 700 (samples are columns)", shape_error);
     CHECK_THROWS_WITH_AS(evaluate(sparse, CrossEntropy{}, S, short_y),
                          "evaluate: targets for 2 samples but X has 700 (samples are columns)", shape_error);
+}
+
+TEST_CASE("the row-sorted form of a range is reused only for the same contents and range")
+{
+    Rng rng(41);
+    const std::size_t n = 300;
+    const matrix<double> X1 = sparse_dense<double>(30, n, 0.2, rng), X2 = sparse_dense<double>(30, n, 0.2, rng);
+    const matrix<double> W = test::random_matrix<double>(20, 30, rng);
+    const vector<double> b = xt::zeros<double>({20});
+    Dense<double> dense(W, b), layer(W, b);
+    auto same = [&](const auto& input, const matrix<double>& X) {
+        const matrix<double> Zs = layer.forward(input);
+        return max_rel_diff(Zs, dense.forward(X)) < 1e-13;
+    };
+    sparse_matrix<double> S(X1);
+    const sparse_matrix<double> S2(X2);
+    CHECK(same(S, X1));
+    CHECK(same(S, X1)); // sorted form reused
+    CHECK(same(S2, X2)); // another matrix of the same shape
+    S = sparse_matrix<double>(X2); // the same object with new contents
+    CHECK(same(S, X2));
+    S = sparse_matrix<double>(X1);
+    CHECK(same(S, X1));
+    S = S2; // a copy: the contents of S2
+    CHECK(same(S, X2));
+    CHECK(same(S.columns(0, n / 2), matrix<double>(xt::view(X2, xt::all(), xt::range(0, n / 2)))));
+    std::vector<std::size_t> idx(n / 2);
+    for (std::size_t j = 0; j < n / 2; ++j)
+        idx[j] = n / 2 + j; // the same columns as the last range, as a list, then changed in place
+    CHECK(same(S.select_columns(idx.data(), idx.size()), matrix<double>(xt::view(X2, xt::all(), xt::range(n / 2, n)))));
+    CHECK(same(S.columns(n / 2, n / 2), matrix<double>(xt::view(X2, xt::all(), xt::range(n / 2, n)))));
+    for (std::size_t j = 0; j < n / 2; ++j)
+        idx[j] = j;
+    CHECK(same(S.select_columns(idx.data(), idx.size()), matrix<double>(xt::view(X2, xt::all(), xt::range(0, n / 2)))));
 }

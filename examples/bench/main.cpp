@@ -180,7 +180,7 @@ SparseMiniBatch sparse_mini_batch(const matrix<float>& X, const sparse_matrix<fl
         for (std::size_t first = 0; first < n; first += batch) {
             const std::size_t count = std::min(batch, n - first);
             copy_labels_into(ys, first, count, yb);
-            net.compute_gradients(loss, Xsp.columns(perm.data() + first, count), yb);
+            net.compute_gradients(loss, Xsp.select_columns(perm.data() + first, count), yb);
             gd.step(net);
         }
     };
@@ -194,7 +194,7 @@ SparseMiniBatch sparse_mini_batch(const matrix<float>& X, const sparse_matrix<fl
     const long allocs = alloc_counter::allocations_during([&] {
         for (std::size_t i = 0; i < 10; ++i) {
             copy_labels_into(ys, i * batch, batch, yb);
-            net.compute_gradients(loss, Xsp.columns(perm.data() + i * batch, batch), yb);
+            net.compute_gradients(loss, Xsp.select_columns(perm.data() + i * batch, batch), yb);
             gd.step(net);
         }
     });

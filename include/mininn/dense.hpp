@@ -205,7 +205,7 @@ private:
     {
         const matrix<T>* X = input_.get();
         if (X == nullptr) { // sparse: dW = dZ X^T over X's non-zeros
-            sparse_.backward(dZ.data(), out_features(), in_features(), dW_.data());
+            sparse_.backward(dZ.data(), out_features(), dW_.data());
             dX_.resize({0, 0});
             return dX_;
         }

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <type_traits>
 #include <utility>
@@ -28,6 +29,10 @@ inline namespace MININN_ISA {
 
 template <class T>
 class sparse_batch;
+namespace detail {
+template <class T>
+class sparse_products;
+} // namespace detail
 
 /// A [rows, cols] matrix stored by columns: column j's non-zeros are values()[k] at rows
 /// row_indices()[k] for k in [column_start(j), column_start(j + 1)), rows increasing.
@@ -155,7 +160,7 @@ public:
     sparse_batch<T> columns(std::size_t first, std::size_t count) const;
     /// The columns idx[0], ..., idx[count - 1] as a batch that refers to this matrix and to idx
     /// (no copy; both must outlive the batch's use). Throws shape_error for a column outside it.
-    sparse_batch<T> columns(const std::size_t* idx, std::size_t count) const;
+    sparse_batch<T> select_columns(const std::size_t* idx, std::size_t count) const;
 
     bool operator==(const sparse_matrix& o) const
     {
@@ -164,6 +169,12 @@ public:
     }
 
 private:
+    // Equal tokens mean equal contents: every constructor makes a new one and copies share it.
+    // A layer keeps the row-sorted form of a whole-range batch for as long as the token lives.
+    template <class>
+    friend class detail::sparse_products;
+    const std::shared_ptr<const char>& token() const noexcept { return token_; }
+
     void build(const matrix<T>& X)
     {
 
@@ -199,6 +210,7 @@ private:
     std::vector<std::size_t> starts_;
     std::vector<index_type> rows_idx_;
     std::vector<T> values_;
+    std::shared_ptr<const char> token_ = std::make_shared<const char>('m');
 };
 
 /// Columns of a sparse_matrix, as a Dense first layer takes them: a range, or a list of column
@@ -220,6 +232,9 @@ public:
     static constexpr std::size_t dimension() noexcept { return 2; }
     std::size_t cols() const noexcept { return count_; }
     const sparse_matrix<T>& source() const noexcept { return *m_; }
+    /// The first column of a range, and the index list (nullptr for a range).
+    std::size_t first_column() const noexcept { return first_; }
+    const std::size_t* index_list() const noexcept { return idx_; }
     /// The matrix column behind batch column j.
     std::size_t column(std::size_t j) const noexcept { return idx_ != nullptr ? idx_[j] : first_ + j; }
     std::size_t nonzeros() const noexcept
@@ -259,11 +274,11 @@ sparse_batch<T> sparse_matrix<T>::columns(std::size_t first, std::size_t count) 
 }
 
 template <class T>
-sparse_batch<T> sparse_matrix<T>::columns(const std::size_t* idx, std::size_t count) const
+sparse_batch<T> sparse_matrix<T>::select_columns(const std::size_t* idx, std::size_t count) const
 {
     for (std::size_t j = 0; j < count; ++j)
         if (idx[j] >= cols_)
-            throw shape_error(detail::cat("sparse_matrix::columns: column ", idx[j], " of a matrix with ", cols_,
+            throw shape_error(detail::cat("sparse_matrix::select_columns: column ", idx[j], " of a matrix with ", cols_,
                                           " columns"));
     return sparse_batch<T>(*this, 0, count, idx);
 }

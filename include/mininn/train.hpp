@@ -408,7 +408,7 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const XM& X, const Y& y, 
                     if (full)
                         l = static_cast<double>(net.compute_gradients(loss, *Xt, *ybp));
                     else if (shuffled)
-                        l = static_cast<double>(net.compute_gradients(loss, Xt->columns(order.data() + first, count), *ybp));
+                        l = static_cast<double>(net.compute_gradients(loss, Xt->select_columns(order.data() + first, count), *ybp));
                     else
                         l = static_cast<double>(net.compute_gradients(loss, Xt->columns(first, count), *ybp));
                 } else {
