@@ -243,11 +243,9 @@ matrix<T> read_idx_images(const std::string& path, T scale = T(1) / T(255), std:
 
 namespace detail {
 
-// The images of bytes [n, d] (one after another) as the columns of a sparse matrix, in the
-// order column(j) gives for j < count.
-template <class T, class Column>
-sparse_matrix<T> sparse_images(const std::vector<std::uint8_t>& bytes, std::size_t d, std::size_t count, T scale,
-                               Column column)
+// The images of bytes [count, d] (one after another) as the columns of a sparse matrix.
+template <class T>
+sparse_matrix<T> sparse_images(const std::vector<std::uint8_t>& bytes, std::size_t d, std::size_t count, T scale)
 {
     std::size_t nz = 0;
     for (const std::uint8_t b : bytes)
@@ -258,7 +256,7 @@ sparse_matrix<T> sparse_images(const std::vector<std::uint8_t>& bytes, std::size
     rows.reserve(nz);
     values.reserve(nz);
     for (std::size_t j = 0; j < count; ++j) {
-        const std::uint8_t* img = bytes.data() + column(j) * d;
+        const std::uint8_t* img = bytes.data() + j * d;
         for (std::size_t f = 0; f < d; ++f)
             if (img[f] != 0) {
                 rows.push_back(static_cast<typename sparse_matrix<T>::index_type>(f));
@@ -283,7 +281,7 @@ sparse_matrix<T> read_idx_images_sparse(const std::string& path, SampleRange ran
     const detail::idx_header h = detail::read_image_header(in, path, max_bytes);
     const std::size_t d = h.shape[1] * h.shape[2];
     const std::vector<std::uint8_t> bytes = detail::read_idx_range(in, h, h.shape[0], d, range);
-    return detail::sparse_images<T>(bytes, d, range.count, scale, [](std::size_t j) { return j; });
+    return detail::sparse_images<T>(bytes, d, range.count, scale);
 }
 
 namespace detail {

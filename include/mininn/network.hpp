@@ -539,6 +539,12 @@ private:
     {
         if (!detail::is_sparse_v<E> || threads_ != 2 || n < detail::sparse_parallel_columns)
             return nullptr;
+        return shared_helper();
+    }
+
+    // The network's helper thread, made on first use.
+    detail::helper_thread* shared_helper()
+    {
         if (!helper_)
             helper_ = std::make_unique<detail::helper_thread>();
         return helper_.get();
@@ -582,11 +588,8 @@ private:
             dense1.forward_into(std::forward<decltype(x)>(x), Z, D - 4, sparse_helper<decltype(x)>(n));
             matrix<T>& P = softmax.output_for(c, n);
             detail::helper_thread* helper = nullptr;
-            if (threads_ == 2 && n >= fused_head_parallel_columns) {
-                if (!helper_)
-                    helper_ = std::make_unique<detail::helper_thread>();
-                helper = helper_.get();
-            }
+            if (threads_ == 2 && n >= fused_head_parallel_columns)
+                helper = shared_helper();
             const T total =
                 detail::fused_head(act.policy(), Z.data(), h, n, std::as_const(dense1).bias().data(),
                                    std::as_const(dense2).weights().data(), std::as_const(dense2).bias().data(), c, Y.data(), P.data(), dense2.weight_grad_buffer().data(),
