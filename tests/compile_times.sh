@@ -3,6 +3,9 @@
 # with the build's own flags (Release, -march=native), and how long a small user program
 # (tests/consumer/main.cpp) takes at -O2, without and with -march=native; with the time of a
 # file that only includes xtensor and xtensor-blas, for scale.
+# If the build directory holds unit-times.tsv (its build ran with tests/time_unit.sh as the
+# compiler launcher, as CI's does), the example's units are printed from it, timed as the
+# parallel build compiled them, rather than compiled again.
 # Usage: tests/compile_times.sh [build-dir]   (default: build; configured here if needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,16 +23,25 @@ seconds() { # command... -> runs it, prints its wall time in seconds
   printf '%d.%02d' $(((t1 - t0) / 1000000000)) $(((t1 - t0) / 10000000 % 100))
 }
 
-echo "compile times on $(nproc) cores, $(g++ --version | head -1), one unit at a time:"
-python3 - "$build/compile_commands.json" >"$tmp/units" <<'PY'
+if [ -s "$build/unit-times.tsv" ]; then
+  echo "compile times on $(nproc) cores, $(g++ --version | head -1), the example's units as its build compiled them ($(nproc) at a time):"
+  awk -F'\t' '/\/examples\/mnist\// { t[$2] = $1 } END { for (f in t) print t[f] "\t" f }' "$build/unit-times.tsv" |
+    sort -t$'\t' -k2 | while IFS=$'\t' read -r t file; do
+    printf '  %-42s %6s s\n' "examples/mnist/$(basename "$file")" "$t"
+  done
+  echo "and one at a time:"
+else
+  echo "compile times on $(nproc) cores, $(g++ --version | head -1), one unit at a time:"
+  python3 - "$build/compile_commands.json" >"$tmp/units" <<'PY'
 import json, sys
 for e in json.load(open(sys.argv[1])):
     if "/examples/mnist/" in e["file"]:
         print(e["directory"] + "\t" + e["file"] + "\t" + e["command"])
 PY
-while IFS=$'\t' read -r dir file cmd; do
-  printf '  %-42s %6s s\n' "examples/mnist/$(basename "$file")" "$(cd "$dir" && seconds bash -c "$cmd")"
-done <"$tmp/units"
+  while IFS=$'\t' read -r dir file cmd; do
+    printf '  %-42s %6s s\n' "examples/mnist/$(basename "$file")" "$(cd "$dir" && seconds bash -c "$cmd")"
+  done <"$tmp/units"
+fi
 flags=(-std=c++17 -O2 -DXTENSOR_USE_XSIMD -Iinclude -c -o "$tmp/out.o")
 printf '#include <xtensor/xtensor.hpp>\n#include <xtensor-blas/xlinalg.hpp>\nint main() {}\n' >"$tmp/includes.cpp"
 printf '  %-42s %6s s\n' "only <xtensor.hpp> and <xlinalg.hpp>" "$(seconds g++ "${flags[@]}" "$tmp/includes.cpp")"

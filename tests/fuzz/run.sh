@@ -10,7 +10,8 @@ seconds=${1:-30} build=${2:-build-fuzz}
 
 cmake/install-deps.sh
 cmake/install-deps.sh clang-14 libclang-rt-14-dev
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+  -DCMAKE_CXX_COMPILER=clang++-14 \
   -DMININN_BUILD_TESTS=OFF -DMININN_BUILD_EXAMPLES=OFF -DMININN_FUZZ=ON >/dev/null
 cmake --build "$build" -j "$(nproc)"
 work="$build/fuzz"

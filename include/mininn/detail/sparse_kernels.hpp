@@ -1,16 +1,20 @@
 // mininn::detail: W X and dZ X^T for a sparse X, the first layer's two products without BLAS.
 //
-// A dense GEMM does work for every zero of X; these loops do it only for the non-zeros. Going
-// through X by columns (one sample after another) would fetch a row of W^T from L2 for every
-// non-zero, and that latency, not the FMAs, would bound the loop. So each forward first sorts
-// the batch's non-zeros by input row within blocks of B samples (a counting sort, kept for the
-// backward pass), and then, per block:
-//   forward:  for each row k, W^T[k, :] is loaded into registers once, and v * W^T[k, :] is
-//             added into the block's output tile Zt[s, :] (in L1) for each of its entries (s, v);
-//   backward: for each row k, the sum over its entries of v * dZt[s, :] is accumulated in
-//             registers from the block's transposed gradient tile (in L1), and added to
-//             dW^T[k, :] once.
-// The tiles are transposed to and from the samples-are-columns layout [out, n] per block.
+// A dense GEMM does work for every zero of X; these loops do it only for the non-zeros, per
+// block of B samples whose output tile Zt [B, out] (and gradient tile dZt) sits in L1. The
+// tiles are transposed to and from the samples-are-columns layout [out, n] per block. Two
+// layouts of the non-zeros:
+//   columns, as stored: forward, each sample's row of Zt is summed in registers from the rows
+//     W^T[k, :] of its non-zeros (in L2); backward, v * dZt[s, :] is added to dW^T[k, :] for
+//     each of them. Nothing to prepare, so a batch that comes once (a shuffled mini-batch, an
+//     index list, an evaluation chunk) takes this way;
+//   sorted by input row within each block (a counting sort): forward, W^T[k, :] is loaded
+//     into registers once per row and added into the L1 tile for each of its entries (s, v);
+//     backward, dW^T[k, :] is held in registers while the row's entries are added from the L1
+//     tile. Fewer trips to L2, but the sort costs more than it saves in one step, so it is
+//     made for a range of a matrix that comes twice in a row (the full batch) and kept.
+// Both make the same FMAs on each output in the same order (by input row forward, by sample
+// backward), so the layout changes the speed only, never the bits.
 //
 // Two threads split the blocks. Forward, each output's sum is the same whoever computes it.
 // Backward, a batch of at least sparse_parallel_columns is cut into two halves of blocks by its
@@ -31,6 +35,7 @@
 
 #include "../sparse.hpp"
 #include "helper_thread.hpp"
+#include "sparse_loops.hpp"
 
 MININN_SIMD_WARNINGS_OFF
 
@@ -45,83 +50,8 @@ inline constexpr std::size_t sparse_parallel_columns = 2048;
 template <class T>
 using aligned_buffer = std::vector<T, xsimd::aligned_allocator<T>>;
 
-// The widest chunk of outputs kept in registers: 8 batches where there are 32 vector
-// registers (AVX-512), else 4.
-template <class T>
-inline constexpr std::size_t sparse_max_chunk = xsimd::batch<T>::size * sizeof(T) >= 64 ? 8 : 4;
-
-// Calls f(integral_constant<R>, c) over chunks of R batches that cover lanes [0, hp), a
-// multiple of the batch size.
-template <class T, class F>
-inline void for_each_chunk(std::size_t hp, F&& f)
-{
-    constexpr std::size_t W = xsimd::batch<T>::size, M = sparse_max_chunk<T>;
-    std::size_t c = 0;
-    for (; c + M * W <= hp; c += M * W)
-        f(std::integral_constant<std::size_t, M>{}, c);
-    switch ((hp - c) / W) {
-    case 7: if constexpr (M > 7) f(std::integral_constant<std::size_t, 7>{}, c); break;
-    case 6: if constexpr (M > 6) f(std::integral_constant<std::size_t, 6>{}, c); break;
-    case 5: if constexpr (M > 5) f(std::integral_constant<std::size_t, 5>{}, c); break;
-    case 4: if constexpr (M > 4) f(std::integral_constant<std::size_t, 4>{}, c); break;
-    case 3: f(std::integral_constant<std::size_t, 3>{}, c); break;
-    case 2: f(std::integral_constant<std::size_t, 2>{}, c); break;
-    case 1: f(std::integral_constant<std::size_t, 1>{}, c); break;
-    default: break;
-    }
-}
-
-// Zt[s * hp + c + r W] += v * w[c + r W] for the entries (s, v) of one input row.
-template <std::size_t R, class T>
-inline void row_into_tile(const std::uint16_t* smp, const T* val, std::size_t ne, const T* w, T* Zt, std::size_t hp,
-                          std::size_t c)
-{
-    using B = xsimd::batch<T>;
-    constexpr std::size_t W = B::size;
-    B wr[R];
-    for (std::size_t r = 0; r < R; ++r)
-        wr[r] = B::load_aligned(w + c + r * W);
-    for (std::size_t e = 0; e < ne; ++e) {
-        T* z = Zt + smp[e] * hp + c;
-        const B v(val[e]);
-        for (std::size_t r = 0; r < R; ++r)
-            xsimd::fma(v, wr[r], B::load_aligned(z + r * W)).store_aligned(z + r * W);
-    }
-}
-
-// d[c + r W] += sum over the entries (s, v) of one input row of v * dZt[s * hp + c + r W]. Two
-// sets of accumulators halve the dependency chains through each FMA.
-template <std::size_t R, class T>
-inline void tile_into_row(const std::uint16_t* smp, const T* val, std::size_t ne, const T* dZt, std::size_t hp,
-                          std::size_t c, T* d)
-{
-    using B = xsimd::batch<T>;
-    constexpr std::size_t W = B::size;
-    B a[R], b[R];
-    for (std::size_t r = 0; r < R; ++r)
-        a[r] = b[r] = B(T(0));
-    std::size_t e = 0;
-    for (; e + 2 <= ne; e += 2) {
-        const T* g0 = dZt + smp[e] * hp + c;
-        const T* g1 = dZt + smp[e + 1] * hp + c;
-        const B v0(val[e]), v1(val[e + 1]);
-        for (std::size_t r = 0; r < R; ++r) {
-            a[r] = xsimd::fma(v0, B::load_aligned(g0 + r * W), a[r]);
-            b[r] = xsimd::fma(v1, B::load_aligned(g1 + r * W), b[r]);
-        }
-    }
-    if (e < ne) {
-        const T* g0 = dZt + smp[e] * hp + c;
-        const B v0(val[e]);
-        for (std::size_t r = 0; r < R; ++r)
-            a[r] = xsimd::fma(v0, B::load_aligned(g0 + r * W), a[r]);
-    }
-    for (std::size_t r = 0; r < R; ++r)
-        (B::load_aligned(d + c + r * W) + (a[r] + b[r])).store_aligned(d + c + r * W);
-}
-
 /// What the sparse products of one Dense layer keep between steps: the input of its last
-/// forward, its non-zeros sorted by row within blocks, and the tiles. Buffers grow on first
+/// forward, the row-sorted form of a range that came twice, and the tiles. Buffers grow on first
 /// use and are reused, so a steady step does not allocate. A copy starts empty: it must not
 /// point at its original's input.
 template <class T>
@@ -156,51 +86,61 @@ public:
         const std::size_t hp = padded(out), n = batch_.cols();
         in_ = in;
         Wt_.resize(in * hp); // the padding lanes stay zero from the first resize
-        constexpr std::size_t KB = 16; // rows of W^T per block: their lines stay in L1 while W's rows are read
-        for (std::size_t k0 = 0; k0 < in; k0 += KB) {
-            const std::size_t k1 = std::min(in, k0 + KB);
-            for (std::size_t i = 0; i < out; ++i)
-                for (std::size_t k = k0; k < k1; ++k)
-                    Wt_[k * hp + i] = W[i * in + k];
-        }
+        transpose_into(W, out, in, Wt_.data(), hp);
         const std::size_t block = block_width(hp);
         const std::size_t blocks = (n + block - 1) / block;
-        // A range of a matrix sorted last time is still sorted: the full batch, step after step.
+        // The same range of the same matrix twice in a row (the full batch, step after step) is
+        // sorted by row the second time and kept; a batch that comes once (a mini-batch, an index
+        // list, an evaluation chunk) is read column by column, which costs less than sorting it.
         const auto& token = batch_.source().token();
-        const bool sorted = token != nullptr && batch_.index_list() == nullptr && sorted_.lock() == token &&
-                            sorted_first_ == batch_.first_column() && sorted_count_ == n && sorted_in_ == in &&
-                            block_ == block;
-        if (!sorted) {
-            block_ = block;
+        const bool range = token != nullptr && batch_.index_list() == nullptr;
+        const bool again = range && seen_.lock() == token && seen_first_ == batch_.first_column() &&
+                           seen_count_ == n && seen_in_ == in && block_ == block;
+        if (!again) {
+            seen_.reset();
+            if (range)
+                seen_ = token;
+            seen_first_ = batch_.first_column();
+            seen_count_ = n;
+            seen_in_ = in;
+            sorted_ = false;
+            if (range) { // room for the sort the next step may make: a steady step allocates nothing
+                const std::size_t first = batch_.first_column();
+                const auto& m = batch_.source();
+                sample_.reserve(m.column_start(first + n) - m.column_start(first));
+                value_.reserve(sample_.capacity());
+                starts_.reserve(blocks * (in + 1));
+                block_first_.reserve(blocks + 1);
+            }
+        }
+        block_ = block;
+        const bool sort_now = again && !sorted_;
+        if (sort_now) {
             starts_.resize(blocks * (in + 1));
             block_first_.resize(blocks + 1);
             block_first_[0] = 0;
             for (std::size_t b = 0; b < blocks; ++b) { // each block's entries start where the last one's end
                 std::size_t nz = 0;
                 for (std::size_t j = b * block; j < std::min(n, (b + 1) * block); ++j)
-                    nz += batch_.source().column_start(batch_.column(j) + 1) -
-                          batch_.source().column_start(batch_.column(j));
+                    nz += column_length(j);
                 block_first_[b + 1] = block_first_[b] + nz;
             }
             sample_.resize(block_first_[blocks]);
             value_.resize(block_first_[blocks]);
-            if (batch_.index_list() == nullptr) {
-                sorted_ = token;
-                sorted_first_ = batch_.first_column();
-                sorted_count_ = n;
-                sorted_in_ = in;
-            } else {
-                sorted_.reset();
-            }
         }
+        use_sorted_ = again;
         for (auto& t : tile_)
             t.resize(block * hp);
         auto part = [&](std::size_t p) {
             const std::size_t b0 = p == 0 ? 0 : blocks / 2, b1 = p == 0 ? blocks / 2 : blocks;
             for (std::size_t b = b0; b < b1; ++b) {
-                if (!sorted)
-                    sort_block(b, p);
-                forward_block(b, hp, out, Z, tile_[p].data());
+                if (sort_now)
+                    sort_block(b);
+                if (use_sorted_)
+                    forward_sorted(b, hp, tile_[p].data());
+                else
+                    forward_columns(b, hp, tile_[p].data());
+                tile_into_output(b, hp, out, tile_[p].data(), Z);
             }
         };
         if (n >= sparse_parallel_columns && helper_ != nullptr) {
@@ -209,6 +149,7 @@ public:
             part(0);
             part(1);
         }
+        sorted_ = sorted_ || sort_now;
     }
 
     /// dW [out, in] = dZ [out, n] X^T for the batch of the last forward.
@@ -222,8 +163,13 @@ public:
         auto part = [&](std::size_t p) {
             std::fill(dWt_[p].begin(), dWt_[p].end(), T(0));
             const std::size_t b0 = !halves || p == 0 ? 0 : blocks / 2, b1 = halves && p == 0 ? blocks / 2 : blocks;
-            for (std::size_t b = b0; b < b1; ++b)
-                backward_block(b, hp, out, dZ, tile_[p].data(), dWt_[p].data());
+            for (std::size_t b = b0; b < b1; ++b) {
+                gradient_into_tile(b, hp, out, dZ, tile_[p].data());
+                if (use_sorted_)
+                    backward_sorted(b, hp, tile_[p].data(), dWt_[p].data());
+                else
+                    backward_columns(b, hp, tile_[p].data(), dWt_[p].data());
+            }
         };
         if (halves && helper_ != nullptr) {
             helper_->run_on_both(part);
@@ -256,72 +202,93 @@ private:
         return std::clamp<std::size_t>(32768 / (hp * sizeof(T)) / 16 * 16, 16, 4096);
     }
 
+    std::size_t column_length(std::size_t j) const
+    {
+        const std::size_t c = batch_.column(j);
+        return batch_.source().column_start(c + 1) - batch_.source().column_start(c);
+    }
+
+    static void transpose_into(const T* W, std::size_t out, std::size_t in, T* Wt, std::size_t hp)
+    {
+        constexpr std::size_t KB = 16; // rows of W^T per block: their lines stay in L1 while W's rows are read
+        for (std::size_t k0 = 0; k0 < in; k0 += KB) {
+            const std::size_t k1 = std::min(in, k0 + KB);
+            for (std::size_t i = 0; i < out; ++i)
+                for (std::size_t k = k0; k < k1; ++k)
+                    Wt[k * hp + i] = W[i * in + k];
+        }
+    }
+
     // Block b's entries, sorted by input row (a counting sort; samples stay in order within a
-    // row): starts_[b * (in + 1) + k] is where row k's entries begin. The columns of an index
-    // list lie all over memory: they are first copied side by side (each copy is one
-    // contiguous run the hardware streams), so that the two passes of the sort read them once
-    // from memory.
-    void sort_block(std::size_t b, std::size_t p)
+    // row): starts_[b * (in + 1) + k] is where row k's entries begin.
+    void sort_block(std::size_t b)
     {
         const sparse_matrix<T>& m = batch_.source();
         const std::size_t j0 = b * block_, j1 = std::min(batch_.cols(), j0 + block_), in = in_;
         const std::size_t* cs = m.column_starts().data();
         const std::uint32_t* rows = m.row_indices().data();
         const T* vals = m.values().data();
-        std::size_t base = cs[batch_.column(j0)];
-        if (batch_.index_list() != nullptr) {
-            const std::size_t nz = block_first_[b + 1] - block_first_[b];
-            stage_rows_[p].resize(std::max(stage_rows_[p].size(), nz));
-            stage_vals_[p].resize(std::max(stage_vals_[p].size(), nz));
-            std::size_t at = 0;
-            for (std::size_t j = j0; j < j1; ++j) {
-                const std::size_t c = batch_.column(j), len = cs[c + 1] - cs[c];
-                std::copy(rows + cs[c], rows + cs[c] + len, stage_rows_[p].data() + at);
-                std::copy(vals + cs[c], vals + cs[c] + len, stage_vals_[p].data() + at);
-                at += len;
-            }
-            rows = stage_rows_[p].data();
-            vals = stage_vals_[p].data();
-            base = 0;
-        }
-        // Entries [e, e_end) of column j in rows/vals: consecutive for a range and for the stage.
+        const std::size_t c0 = batch_.column(j0), c1 = batch_.column(j1 - 1) + 1; // a range: consecutive
         std::size_t* st = starts_.data() + b * (in + 1);
         std::fill(st, st + in + 1, std::size_t(0));
-        const std::size_t total = block_first_[b + 1] - block_first_[b];
-        for (std::size_t q = base; q < base + total; ++q)
+        for (std::size_t q = cs[c0]; q < cs[c1]; ++q)
             ++st[rows[q] + 1];
         st[0] = block_first_[b];
         for (std::size_t k = 0; k < in; ++k)
             st[k + 1] += st[k];
         // Fill through the starts of the next row, then shift them back: no second array.
-        std::size_t q = base;
-        for (std::size_t j = j0; j < j1; ++j) {
-            const std::size_t c = batch_.column(j), q_end = q + (cs[c + 1] - cs[c]);
-            for (; q < q_end; ++q) {
+        for (std::size_t c = c0; c < c1; ++c)
+            for (std::size_t q = cs[c]; q < cs[c + 1]; ++q) {
                 const std::size_t at = st[rows[q]]++;
-                sample_[at] = static_cast<std::uint16_t>(j - j0);
+                sample_[at] = static_cast<std::uint16_t>(c - c0);
                 value_[at] = vals[q];
             }
-        }
         for (std::size_t k = in; k > 0; --k)
             st[k] = st[k - 1];
         st[0] = block_first_[b];
     }
 
-    void forward_block(std::size_t b, std::size_t hp, std::size_t out, T* Z, T* tile) const
+    std::size_t block_columns(std::size_t b) const { return std::min(batch_.cols(), (b + 1) * block_) - b * block_; }
+
+    // The block's tile [nb, hp] = (W X)^T from the sorted entries, row after row.
+    void forward_sorted(std::size_t b, std::size_t hp, T* tile) const
     {
-        const std::size_t n = batch_.cols(), j0 = b * block_, nb = std::min(n, j0 + block_) - j0, in = in_;
+        const std::size_t in = in_;
         const std::size_t* st = starts_.data() + b * (in + 1);
-        std::fill(tile, tile + nb * hp, T(0));
+        std::fill(tile, tile + block_columns(b) * hp, T(0));
         for (std::size_t k = 0; k < in; ++k) {
             const std::size_t e0 = st[k], ne = st[k + 1] - e0;
             if (ne == 0)
                 continue;
             for_each_chunk<T>(hp, [&](auto R, std::size_t c) {
-                row_into_tile<decltype(R)::value>(sample_.data() + e0, value_.data() + e0, ne, Wt_.data() + k * hp,
-                                                  tile, hp, c);
+                scatter_rows<decltype(R)::value>(sample_.data() + e0, value_.data() + e0, ne, Wt_.data() + k * hp,
+                                                 tile, hp, c);
             });
         }
+    }
+
+    // The same tile from the columns as they are stored, two at a time.
+    void forward_columns(std::size_t b, std::size_t hp, T* tile) const
+    {
+        const sparse_matrix<T>& m = batch_.source();
+        const std::size_t* cs = m.column_starts().data();
+        const std::uint32_t* rows = m.row_indices().data();
+        const T* vals = m.values().data();
+        const std::size_t j0 = b * block_, nb = block_columns(b);
+        for (std::size_t s = 0; s < nb; s += 2) {
+            const std::size_t ca = batch_.column(j0 + s), na = cs[ca + 1] - cs[ca];
+            const std::size_t cb = s + 1 < nb ? batch_.column(j0 + s + 1) : ca, nbb = s + 1 < nb ? cs[cb + 1] - cs[cb] : 0;
+            T* zb = s + 1 < nb ? tile + (s + 1) * hp : nullptr;
+            for_each_chunk<T>(hp, [&](auto R, std::size_t c) {
+                columns_into_tile<decltype(R)::value>(rows + cs[ca], vals + cs[ca], na, rows + cs[cb], vals + cs[cb],
+                                                      nbb, Wt_.data(), hp, c, tile + s * hp, zb);
+            });
+        }
+    }
+
+    void tile_into_output(std::size_t b, std::size_t hp, std::size_t out, const T* tile, T* Z) const
+    {
+        const std::size_t n = batch_.cols(), j0 = b * block_, nb = block_columns(b);
         for (std::size_t i = 0; i < out; ++i) {
             T* z = Z + i * n + j0;
             for (std::size_t s = 0; s < nb; ++s)
@@ -329,22 +296,47 @@ private:
         }
     }
 
-    void backward_block(std::size_t b, std::size_t hp, std::size_t out, const T* dZ, T* tile, T* dWt) const
+    // The block's columns of dZ, transposed into the tile; lanes out..hp keep the zeros the
+    // forward pass wrote there.
+    void gradient_into_tile(std::size_t b, std::size_t hp, std::size_t out, const T* dZ, T* tile) const
     {
-        const std::size_t n = batch_.cols(), j0 = b * block_, nb = std::min(n, j0 + block_) - j0, in = in_;
-        const std::size_t* st = starts_.data() + b * (in + 1);
-        for (std::size_t i = 0; i < out; ++i) { // lanes out..hp keep the zeros of the forward pass
+        const std::size_t n = batch_.cols(), j0 = b * block_, nb = block_columns(b);
+        for (std::size_t i = 0; i < out; ++i) {
             const T* g = dZ + i * n + j0;
             for (std::size_t s = 0; s < nb; ++s)
                 tile[s * hp + i] = g[s];
         }
-        for (std::size_t k = 0; k < in; ++k) {
-            const std::size_t e0 = st[k], ne = st[k + 1] - e0;
-            if (ne == 0)
+    }
+
+    // dW^T += the block's share of dZ X^T from the sorted entries, two rows at a time.
+    void backward_sorted(std::size_t b, std::size_t hp, const T* tile, T* dWt) const
+    {
+        const std::size_t in = in_;
+        const std::size_t* st = starts_.data() + b * (in + 1);
+        for (std::size_t k = 0; k < in; k += 2) {
+            const std::size_t ea = st[k], na = st[k + 1] - ea;
+            const std::size_t k2 = k + 1 < in ? k + 1 : k, eb = st[k2], nb = k + 1 < in ? st[k2 + 1] - eb : 0;
+            if (na + nb == 0)
                 continue;
             for_each_chunk<T>(hp, [&](auto R, std::size_t c) {
-                tile_into_row<decltype(R)::value>(sample_.data() + e0, value_.data() + e0, ne, tile, hp, c,
-                                                  dWt + k * hp);
+                tile_into_rows<decltype(R)::value>(sample_.data() + ea, value_.data() + ea, na, sample_.data() + eb,
+                                                   value_.data() + eb, nb, tile, hp, c, dWt + k * hp, dWt + k2 * hp);
+            });
+        }
+    }
+
+    // The same from the columns as they are stored, one after another.
+    void backward_columns(std::size_t b, std::size_t hp, const T* tile, T* dWt) const
+    {
+        const sparse_matrix<T>& m = batch_.source();
+        const std::size_t* cs = m.column_starts().data();
+        const std::uint32_t* rows = m.row_indices().data();
+        const T* vals = m.values().data();
+        const std::size_t j0 = b * block_, nb = block_columns(b);
+        for (std::size_t s = 0; s < nb; ++s) {
+            const std::size_t c = batch_.column(j0 + s), ne = cs[c + 1] - cs[c];
+            for_each_chunk<T>(hp, [&](auto R, std::size_t lane) {
+                scatter_rows<decltype(R)::value>(rows + cs[c], vals + cs[c], ne, tile + s * hp, dWt, hp, lane);
             });
         }
     }
@@ -354,12 +346,11 @@ private:
     bool bound_ = false;
     helper_thread* helper_ = nullptr;
     std::size_t in_ = 0, block_ = 16;
-    std::weak_ptr<const char> sorted_; // the matrix whose range [first, first + count) is sorted
-    std::size_t sorted_first_ = 0, sorted_count_ = 0, sorted_in_ = 0;
+    std::weak_ptr<const char> seen_; // the matrix whose range [first, first + count) came last
+    std::size_t seen_first_ = 0, seen_count_ = 0, seen_in_ = 0;
+    bool sorted_ = false, use_sorted_ = false; // that range is sorted; the last forward used it
     aligned_buffer<T> Wt_, value_;
     std::vector<std::uint16_t> sample_;
-    std::vector<std::uint32_t> stage_rows_[2];
-    aligned_buffer<T> stage_vals_[2];
     std::vector<std::size_t> starts_, block_first_;
     aligned_buffer<T> tile_[2], dWt_[2];
 };
