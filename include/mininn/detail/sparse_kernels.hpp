@@ -86,7 +86,8 @@ public:
         const std::size_t hp = padded(out), n = batch_.cols();
         in_ = in;
         Wt_.resize(in * hp); // the padding lanes stay zero from the first resize
-        transpose_into(W, out, in, Wt_.data(), hp);
+        T* Wt = Wt_.data();
+        for_transposed(out, in, [&](std::size_t i, std::size_t k) { Wt[k * hp + i] = W[i * in + k]; });
         const std::size_t block = block_width(hp);
         const std::size_t blocks = (n + block - 1) / block;
         // The same range of the same matrix twice in a row (the full batch, step after step) is
@@ -180,13 +181,9 @@ public:
         }
         const T* a = dWt_[0].data();
         const T* b = halves ? dWt_[1].data() : nullptr;
-        constexpr std::size_t KB = 16; // rows of dW^T per block: their lines stay in L1 while dW's rows are written
-        for (std::size_t k0 = 0; k0 < in; k0 += KB) {
-            const std::size_t k1 = std::min(in, k0 + KB);
-            for (std::size_t i = 0; i < out; ++i)
-                for (std::size_t k = k0; k < k1; ++k)
-                    dW[i * in + k] = b != nullptr ? a[k * hp + i] + b[k * hp + i] : a[k * hp + i];
-        }
+        for_transposed(out, in, [&](std::size_t i, std::size_t k) {
+            dW[i * in + k] = b != nullptr ? a[k * hp + i] + b[k * hp + i] : a[k * hp + i];
+        });
     }
 
 private:
@@ -208,14 +205,17 @@ private:
         return batch_.source().column_start(c + 1) - batch_.source().column_start(c);
     }
 
-    static void transpose_into(const T* W, std::size_t out, std::size_t in, T* Wt, std::size_t hp)
+    // f(i, k) for every element of an [out, in] matrix and its transpose, in blocks of 16
+    // columns k: the 16 rows of the transposed side stay in L1 while the other side's rows go by.
+    template <class F>
+    static void for_transposed(std::size_t out, std::size_t in, F&& f)
     {
-        constexpr std::size_t KB = 16; // rows of W^T per block: their lines stay in L1 while W's rows are read
+        constexpr std::size_t KB = 16;
         for (std::size_t k0 = 0; k0 < in; k0 += KB) {
             const std::size_t k1 = std::min(in, k0 + KB);
             for (std::size_t i = 0; i < out; ++i)
                 for (std::size_t k = k0; k < k1; ++k)
-                    Wt[k * hp + i] = W[i * in + k];
+                    f(i, k);
         }
     }
 
