@@ -2,19 +2,18 @@
 //
 // A dense GEMM does work for every zero of X; these loops do it only for the non-zeros, per
 // block of B samples whose output tile Zt [B, out] (and gradient tile dZt) sits in L1. The
-// tiles are transposed to and from the samples-are-columns layout [out, n] per block. Two
-// layouts of the non-zeros:
-//   columns, as stored: forward, each sample's row of Zt is summed in registers from the rows
-//     W^T[k, :] of its non-zeros (in L2); backward, v * dZt[s, :] is added to dW^T[k, :] for
-//     each of them. Nothing to prepare, so a batch that comes once (a shuffled mini-batch, an
-//     index list, an evaluation chunk) takes this way;
-//   sorted by input row within each block (a counting sort): forward, W^T[k, :] is loaded
-//     into registers once per row and added into the L1 tile for each of its entries (s, v);
-//     backward, dW^T[k, :] is held in registers while the row's entries are added from the L1
-//     tile. Fewer trips to L2, but the sort costs more than it saves in one step, so it is
-//     made for a range of a matrix that comes twice in a row (the full batch) and kept.
-// Both make the same FMAs on each output in the same order (by input row forward, by sample
-// backward), so the layout changes the speed only, never the bits.
+// tiles go to and from the samples-are-columns layout [out, n] by blocked transposes.
+// Forward reads the columns as stored: each sample's row of Zt is summed in registers from the
+// rows W^T[k, :] of its non-zeros (in L2). Backward has two layouts of the non-zeros:
+//   columns, as stored: v * dZt[s, :] is added to dW^T[k, :] for each entry (k, v) of sample
+//     s. Nothing to prepare, so a batch that comes once (a shuffled mini-batch, an index list)
+//     takes this way;
+//   sorted by input row within each block (a counting sort): dW^T[k, :] is summed in registers
+//     from the tile's rows of the row's entries, with no stores per entry. The sort costs more
+//     than it saves in one step, so it is made for a range of a matrix that comes twice in a
+//     row (the full batch) and kept.
+// Both make the same FMAs on each output in the same order (by sample), so the layout changes
+// the speed only, never the bits.
 //
 // Two threads split the blocks. Forward, each output's sum is the same whoever computes it.
 // Backward, a batch of at least sparse_parallel_columns is cut into two halves of blocks by its
@@ -36,6 +35,7 @@
 #include "../sparse.hpp"
 #include "helper_thread.hpp"
 #include "sparse_loops.hpp"
+#include "transpose.hpp"
 
 MININN_SIMD_WARNINGS_OFF
 
@@ -86,13 +86,12 @@ public:
         const std::size_t hp = padded(out), n = batch_.cols();
         in_ = in;
         Wt_.resize(in * hp); // the padding lanes stay zero from the first resize
-        T* Wt = Wt_.data();
-        for_transposed(out, in, [&](std::size_t i, std::size_t k) { Wt[k * hp + i] = W[i * in + k]; });
+        transpose(W, in, out, in, Wt_.data(), hp);
         const std::size_t block = block_width(hp);
         const std::size_t blocks = (n + block - 1) / block;
         // The same range of the same matrix twice in a row (the full batch, step after step) is
-        // sorted by row the second time and kept; a batch that comes once (a mini-batch, an index
-        // list, an evaluation chunk) is read column by column, which costs less than sorting it.
+        // sorted by row the second time, for backward, and kept; a batch that comes once (a
+        // mini-batch, an index list) goes back column by column, which costs less than sorting it.
         const auto& token = batch_.source().token();
         const bool range = token != nullptr && batch_.index_list() == nullptr;
         const bool again = range && seen_.lock() == token && seen_first_ == batch_.first_column() &&
@@ -137,10 +136,7 @@ public:
             for (std::size_t b = b0; b < b1; ++b) {
                 if (sort_now)
                     sort_block(b);
-                if (use_sorted_)
-                    forward_sorted(b, hp, tile_[p].data());
-                else
-                    forward_columns(b, hp, tile_[p].data());
+                forward_columns(b, hp, tile_[p].data());
                 tile_into_output(b, hp, out, tile_[p].data(), Z);
             }
         };
@@ -179,11 +175,13 @@ public:
             if (halves)
                 part(1);
         }
-        const T* a = dWt_[0].data();
-        const T* b = halves ? dWt_[1].data() : nullptr;
-        for_transposed(out, in, [&](std::size_t i, std::size_t k) {
-            dW[i * in + k] = b != nullptr ? a[k * hp + i] + b[k * hp + i] : a[k * hp + i];
-        });
+        if (halves) {
+            T* a = dWt_[0].data();
+            const T* b = dWt_[1].data();
+            for (std::size_t e = 0; e < in * hp; ++e)
+                a[e] += b[e];
+        }
+        transpose(dWt_[0].data(), hp, in, out, dW, in);
     }
 
 private:
@@ -203,20 +201,6 @@ private:
     {
         const std::size_t c = batch_.column(j);
         return batch_.source().column_start(c + 1) - batch_.source().column_start(c);
-    }
-
-    // f(i, k) for every element of an [out, in] matrix and its transpose, in blocks of 16
-    // columns k: the 16 rows of the transposed side stay in L1 while the other side's rows go by.
-    template <class F>
-    static void for_transposed(std::size_t out, std::size_t in, F&& f)
-    {
-        constexpr std::size_t KB = 16;
-        for (std::size_t k0 = 0; k0 < in; k0 += KB) {
-            const std::size_t k1 = std::min(in, k0 + KB);
-            for (std::size_t i = 0; i < out; ++i)
-                for (std::size_t k = k0; k < k1; ++k)
-                    f(i, k);
-        }
     }
 
     // Block b's entries, sorted by input row (a counting sort; samples stay in order within a
@@ -250,24 +234,8 @@ private:
 
     std::size_t block_columns(std::size_t b) const { return std::min(batch_.cols(), (b + 1) * block_) - b * block_; }
 
-    // The block's tile [nb, hp] = (W X)^T from the sorted entries, row after row.
-    void forward_sorted(std::size_t b, std::size_t hp, T* tile) const
-    {
-        const std::size_t in = in_;
-        const std::size_t* st = starts_.data() + b * (in + 1);
-        std::fill(tile, tile + block_columns(b) * hp, T(0));
-        for (std::size_t k = 0; k < in; ++k) {
-            const std::size_t e0 = st[k], ne = st[k + 1] - e0;
-            if (ne == 0)
-                continue;
-            for_each_chunk<T>(hp, [&](auto R, std::size_t c) {
-                scatter_rows<decltype(R)::value>(sample_.data() + e0, value_.data() + e0, ne, Wt_.data() + k * hp,
-                                                 tile, hp, c);
-            });
-        }
-    }
-
-    // The same tile from the columns as they are stored, two at a time.
+    // The block's tile [nb, hp] = (W X)^T from the columns as stored: each sample's row of the
+    // tile is summed in registers from the rows of W^T its entries pick.
     void forward_columns(std::size_t b, std::size_t hp, T* tile) const
     {
         const sparse_matrix<T>& m = batch_.source();
@@ -275,57 +243,45 @@ private:
         const std::uint32_t* rows = m.row_indices().data();
         const T* vals = m.values().data();
         const std::size_t j0 = b * block_, nb = block_columns(b);
-        for (std::size_t s = 0; s < nb; s += 2) {
-            const std::size_t ca = batch_.column(j0 + s), na = cs[ca + 1] - cs[ca];
-            const std::size_t cb = s + 1 < nb ? batch_.column(j0 + s + 1) : ca, nbb = s + 1 < nb ? cs[cb + 1] - cs[cb] : 0;
-            T* zb = s + 1 < nb ? tile + (s + 1) * hp : nullptr;
-            for_each_chunk<T>(hp, [&](auto R, std::size_t c) {
-                columns_into_tile<decltype(R)::value>(rows + cs[ca], vals + cs[ca], na, rows + cs[cb], vals + cs[cb],
-                                                      nbb, Wt_.data(), hp, c, tile + s * hp, zb);
+        for (std::size_t s = 0; s < nb; ++s) {
+            const std::size_t c = batch_.column(j0 + s), e0 = cs[c], ne = cs[c + 1] - e0;
+            for_each_chunk<T>(hp, [&](auto R, std::size_t lane) {
+                sum_rows<decltype(R)::value, false>(rows + e0, vals + e0, ne, Wt_.data(), hp, lane, tile + s * hp);
             });
         }
     }
 
     void tile_into_output(std::size_t b, std::size_t hp, std::size_t out, const T* tile, T* Z) const
     {
-        const std::size_t n = batch_.cols(), j0 = b * block_, nb = block_columns(b);
-        for (std::size_t i = 0; i < out; ++i) {
-            T* z = Z + i * n + j0;
-            for (std::size_t s = 0; s < nb; ++s)
-                z[s] = tile[s * hp + i];
-        }
+        transpose(tile, hp, block_columns(b), out, Z + b * block_, batch_.cols());
     }
 
     // The block's columns of dZ, transposed into the tile; lanes out..hp keep the zeros the
     // forward pass wrote there.
     void gradient_into_tile(std::size_t b, std::size_t hp, std::size_t out, const T* dZ, T* tile) const
     {
-        const std::size_t n = batch_.cols(), j0 = b * block_, nb = block_columns(b);
-        for (std::size_t i = 0; i < out; ++i) {
-            const T* g = dZ + i * n + j0;
-            for (std::size_t s = 0; s < nb; ++s)
-                tile[s * hp + i] = g[s];
-        }
+        transpose(dZ + b * block_, batch_.cols(), out, block_columns(b), tile, hp);
     }
 
-    // dW^T += the block's share of dZ X^T from the sorted entries, two rows at a time.
+    // dW^T += the block's share of dZ X^T from the sorted entries: each row of dW^T is summed in
+    // registers from the tile's rows of the samples in its entries.
     void backward_sorted(std::size_t b, std::size_t hp, const T* tile, T* dWt) const
     {
         const std::size_t in = in_;
         const std::size_t* st = starts_.data() + b * (in + 1);
-        for (std::size_t k = 0; k < in; k += 2) {
-            const std::size_t ea = st[k], na = st[k + 1] - ea;
-            const std::size_t k2 = k + 1 < in ? k + 1 : k, eb = st[k2], nb = k + 1 < in ? st[k2 + 1] - eb : 0;
-            if (na + nb == 0)
+        for (std::size_t k = 0; k < in; ++k) {
+            const std::size_t e0 = st[k], ne = st[k + 1] - e0;
+            if (ne == 0)
                 continue;
-            for_each_chunk<T>(hp, [&](auto R, std::size_t c) {
-                tile_into_rows<decltype(R)::value>(sample_.data() + ea, value_.data() + ea, na, sample_.data() + eb,
-                                                   value_.data() + eb, nb, tile, hp, c, dWt + k * hp, dWt + k2 * hp);
+            for_each_chunk<T>(hp, [&](auto R, std::size_t lane) {
+                sum_rows<decltype(R)::value, true>(sample_.data() + e0, value_.data() + e0, ne, tile, hp, lane,
+                                                   dWt + k * hp);
             });
         }
     }
 
-    // The same from the columns as they are stored, one after another.
+    // The same from the columns as they are stored: v * dZt[s, :] is added to the row of dW^T
+    // of each entry (k, v) of sample s.
     void backward_columns(std::size_t b, std::size_t hp, const T* tile, T* dWt) const
     {
         const sparse_matrix<T>& m = batch_.source();
@@ -348,7 +304,7 @@ private:
     std::size_t in_ = 0, block_ = 16;
     std::weak_ptr<const char> seen_; // the matrix whose range [first, first + count) came last
     std::size_t seen_first_ = 0, seen_count_ = 0, seen_in_ = 0;
-    bool sorted_ = false, use_sorted_ = false; // that range is sorted; the last forward used it
+    bool sorted_ = false, use_sorted_ = false; // that range is sorted; the last batch's backward uses it
     aligned_buffer<T> Wt_, value_;
     std::vector<std::uint16_t> sample_;
     std::vector<std::size_t> starts_, block_first_;
