@@ -124,7 +124,7 @@ TEST_CASE("the fused head shared with a helper thread does not allocate after it
 TEST_CASE("sparse steps do not allocate after the first: full batch on two threads, and index-list batches")
 {
     Rng rng(5);
-    const std::size_t n = 4000; // above sparse_parallel_columns: the helper thread shares the products
+    const std::size_t n = 4000; // above sparse_parallel_work: the helper thread shares the products
     matrix<float> X = xt::zeros<float>(matrix<float>::shape_type{100, n});
     for (auto& v : X)
         if (rng.uniform() < 0.2)

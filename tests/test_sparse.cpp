@@ -236,8 +236,7 @@ TEST_CASE("empty columns, an all-zero batch and a column with every entry non-ze
 TEST_CASE("a network trained on a sparse input follows the dense one: gradients, 50 steps, predictions")
 {
     Rng rng(11);
-    const std::size_t n = 3000; // wide enough for the two-thread split (sparse_parallel_columns)
-    REQUIRE(n >= detail::sparse_parallel_columns);
+    const std::size_t n = 3000; // enough work for the two-thread split (sparse_parallel_work)
     const matrix<float> X = sparse_dense<float>(100, n, 0.15, rng);
     const label_vector y = test::random_labels(n, 10, rng);
     const sparse_matrix<float> S(X);
@@ -277,11 +276,18 @@ TEST_CASE("a network trained on a sparse input follows the dense one: gradients,
 
 TEST_CASE("sparse results are the same bit for bit with one thread or two, and from run to run")
 {
+    // Full batches of many blocks, shuffled index-list batches of one block (cut in the middle),
+    // and a one-block range that comes again and again (row-sorted, cut in the middle).
     Rng rng(2);
-    const std::size_t n = 5000;
+    const std::size_t n = 5000, batch = 500, narrow = 50;
     const matrix<double> X = sparse_dense<double>(80, n, 0.2, rng);
     const label_vector y = test::random_labels(n, 10, rng);
     const sparse_matrix<double> S(X);
+    const auto perm = permutation(n, rng);
+    label_vector ys, yb;
+    permute_into(y, perm, ys);
+    REQUIRE(S.select_columns(perm.data(), batch).nonzeros() * 64 >= detail::sparse_parallel_work);
+    REQUIRE(S.columns(0, narrow).nonzeros() * 64 < detail::sparse_parallel_work);
     auto run = [&](std::size_t threads) {
         auto net = small_net<double>(80, 64, 10, 9);
         net.set_threads(threads);
@@ -290,6 +296,17 @@ TEST_CASE("sparse results are the same bit for bit with one thread or two, and f
             net.compute_gradients(CrossEntropy{}, S, y);
             gd.step(net);
         }
+        for (std::size_t first = 0; first < n; first += batch) {
+            copy_labels_into(ys, first, batch, yb);
+            net.compute_gradients(CrossEntropy{}, S.select_columns(perm.data() + first, batch), yb);
+            gd.step(net);
+        }
+        const label_vector yn = xt::view(y, xt::range(0, narrow));
+        for (int s = 0; s < 4; ++s) {
+            net.compute_gradients(CrossEntropy{}, S.columns(0, narrow), yn);
+            gd.step(net);
+        }
+        CHECK((net.helper_sweeps() > 0) == (threads == 2));
         return std::make_pair(matrix<double>(net.layer<0>().weights()), matrix<double>(net.layer<0>().weight_grad()));
     };
     const auto one = run(1), two = run(2), again = run(2);

@@ -156,8 +156,9 @@ public:
 
     /// Threads for the sweeps mininn runs itself, 1 or 2 (default 2; OpenBLAS's own threads
     /// are set with OPENBLAS_NUM_THREADS). With 2, the fused classifier head of a batch of at
-    /// least fused_head_parallel_columns samples shares its column tiles with one helper thread,
-    /// started on first use and only when the process may run on two or more cores.
+    /// least fused_head_parallel_columns samples, and the sparse products of a sparse input of
+    /// at least detail::sparse_parallel_work multiply-adds, share their work with one helper
+    /// thread, started on first use and only when the process may run on two or more cores.
     /// Throws std::invalid_argument for any other count.
     void set_threads(std::size_t n)
     {
@@ -167,8 +168,8 @@ public:
     }
     std::size_t threads() const noexcept { return threads_; }
 
-    /// Sweeps that the helper thread has shared: 0 until set_threads(2) and a batch of at least
-    /// fused_head_parallel_columns start it, and 0 on a machine that lets the process use one
+    /// Sweeps that the helper thread has shared: 0 until set_threads(2) and a batch big enough
+    /// (see set_threads) start it, and 0 on a machine that lets the process use one
     /// core. Results do not depend on it: they are the same bit for bit with one thread or two.
     std::size_t helper_sweeps() const noexcept { return helper_ ? helper_->jobs() : 0; }
 
@@ -511,7 +512,7 @@ private:
             if constexpr (detail::takes_bias<std::decay_t<decltype(next)>>::value) {
                 detail::check_input(x, l.input_rows(), I, l);
                 const std::size_t n = x.shape()[1];
-                l.forward_into(std::forward<E>(x), next.output_for(l.out_features(), n), I, sparse_helper<E>(n));
+                l.forward_into(std::forward<E>(x), next.output_for(l.out_features(), n), I, sparse_helper<E>());
                 const matrix<T>& a = next.activate_in_place(std::as_const(l).bias().data());
                 if constexpr (I + 2 < End)
                     return forward_from<I + 2, End>(a);
@@ -521,8 +522,7 @@ private:
         }
         const matrix<T>& out = [&]() -> const matrix<T>& {
             if constexpr (sparse) {
-                const std::size_t n = x.shape()[1];
-                return l.forward(std::forward<E>(x), I, sparse_helper<E>(n));
+                return l.forward(std::forward<E>(x), I, sparse_helper<E>());
             } else {
                 return l.forward(std::forward<E>(x), I);
             }
@@ -533,11 +533,11 @@ private:
             return out;
     }
 
-    // The helper thread for the sparse products of an input of n columns, when they run on two.
+    // The helper thread the sparse products of an input may share their work with.
     template <class E>
-    detail::helper_thread* sparse_helper(std::size_t n)
+    detail::helper_thread* sparse_helper()
     {
-        if (!detail::is_sparse_v<E> || threads_ != 2 || n < detail::sparse_parallel_columns)
+        if (!detail::is_sparse_v<E> || threads_ != 2)
             return nullptr;
         return shared_helper();
     }
@@ -585,7 +585,7 @@ private:
             output_ = input_grad_ = nullptr;
             head_consumed_ = true; // from here on the layers' buffers no longer hold a forward pass
             matrix<T>& Z = act.output_for(h, n);
-            dense1.forward_into(std::forward<decltype(x)>(x), Z, D - 4, sparse_helper<decltype(x)>(n));
+            dense1.forward_into(std::forward<decltype(x)>(x), Z, D - 4, sparse_helper<decltype(x)>());
             matrix<T>& P = softmax.output_for(c, n);
             detail::helper_thread* helper = nullptr;
             if (threads_ == 2 && n >= fused_head_parallel_columns)

@@ -6,10 +6,18 @@
 // pinned for each job to the allowed cores other than the caller's, where the spinning
 // OpenBLAS worker yields to it. The worker is started on first use (its only allocation) and
 // joined by the destructor; a failure to start it just means running both halves here.
+//
+// Waking a sleeping thread can cost tens of microseconds in a virtual machine, as much as a
+// mini-batch's sparse product. So both sides of a handoff first wait by spinning, yielding the
+// core to any other runnable thread, for up to spin_for: the worker for the next job after
+// each one (a training loop posts jobs far more often than that), the caller for the worker's
+// half. Only then do they sleep on the condition variables.
 #pragma once
 
 #include "isa.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -27,6 +35,9 @@ namespace detail {
 
 class helper_thread {
 public:
+    /// How long either side spins before it sleeps.
+    static constexpr std::chrono::microseconds spin_for{500};
+
     helper_thread() = default;
     helper_thread(const helper_thread&) = delete;
     helper_thread& operator=(const helper_thread&) = delete;
@@ -36,7 +47,7 @@ public:
             return;
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            stop_ = true;
+            stop_.store(true);
         }
         wake_.notify_one();
         thread_.join();
@@ -54,16 +65,24 @@ public:
             return;
         }
         pin_away_from_caller();
+        job_ = [](void* p) { (*static_cast<F*>(p))(1); };
+        arg_ = &f;
+        const unsigned seq = posted_.load(std::memory_order_relaxed) + 1;
+        bool sleeping;
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            job_ = [](void* p) { (*static_cast<F*>(p))(1); };
-            arg_ = &f;
-            done_ = false;
+            posted_.store(seq, std::memory_order_release); // publishes job_ and arg_
+            sleeping = worker_sleeps_;
         }
-        wake_.notify_one();
+        if (sleeping)
+            wake_.notify_one();
         f(0);
+        if (spin_until([&] { return done_.load(std::memory_order_acquire) == seq; }))
+            return;
         std::unique_lock<std::mutex> lock(mutex_);
-        finished_.wait(lock, [this] { return done_; });
+        caller_sleeps_ = true;
+        finished_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == seq; });
+        caller_sleeps_ = false;
     }
 
     /// Jobs the worker thread has run; read it from the thread that calls run_on_both.
@@ -84,22 +103,43 @@ private:
         return !failed_;
     }
 
+    template <class P>
+    static bool spin_until(P&& ready)
+    {
+        const auto until = std::chrono::steady_clock::now() + spin_for;
+        for (;;) {
+            for (int i = 0; i < 64; ++i)
+                if (ready())
+                    return true;
+            if (std::chrono::steady_clock::now() >= until)
+                return ready();
+            std::this_thread::yield();
+        }
+    }
+
     void loop()
     {
-        std::unique_lock<std::mutex> lock(mutex_);
+        unsigned seen = 0;
         for (;;) {
-            wake_.wait(lock, [this] { return stop_ || job_ != nullptr; });
-            if (stop_)
+            if (!spin_until([&] { return posted_.load(std::memory_order_acquire) != seen || stop_.load(std::memory_order_acquire); })) {
+                std::unique_lock<std::mutex> lock(mutex_);
+                worker_sleeps_ = true;
+                wake_.wait(lock, [&] { return stop_.load() || posted_.load(std::memory_order_acquire) != seen; });
+                worker_sleeps_ = false;
+            }
+            if (stop_.load(std::memory_order_acquire))
                 return;
-            void (*job)(void*) = job_;
-            void* arg = arg_;
-            job_ = nullptr;
-            lock.unlock();
-            job(arg);
-            lock.lock();
+            seen = posted_.load(std::memory_order_acquire);
+            job_(arg_);
             ++jobs_;
-            done_ = true;
-            finished_.notify_one();
+            bool sleeping;
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                done_.store(seen, std::memory_order_release); // publishes jobs_ and the job's writes
+                sleeping = caller_sleeps_;
+            }
+            if (sleeping)
+                finished_.notify_one();
         }
     }
 
@@ -131,9 +171,12 @@ private:
     std::thread thread_;
     std::mutex mutex_;
     std::condition_variable wake_, finished_;
-    void (*job_)(void*) = nullptr;
+    void (*job_)(void*) = nullptr; // the posted job, published by posted_
     void* arg_ = nullptr;
-    bool done_ = false, stop_ = false, failed_ = false;
+    std::atomic<unsigned> posted_{0}, done_{0}; // the last job posted, and the last one finished
+    std::atomic<bool> stop_{false};                                // set under mutex_
+    bool worker_sleeps_ = false, caller_sleeps_ = false;           // under mutex_
+    bool failed_ = false;
     std::size_t jobs_ = 0;
     int pinned_away_from_ = -1;
 };

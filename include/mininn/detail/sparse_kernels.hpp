@@ -15,10 +15,11 @@
 // Both make the same FMAs on each output in the same order (by sample), so the layout changes
 // the speed only, never the bits.
 //
-// Two threads split the blocks. Forward, each output's sum is the same whoever computes it.
-// Backward, a batch of at least sparse_parallel_columns is cut into two halves of blocks by its
-// width alone, each summed into its own dW^T and the two added in order, so one thread or two
-// give the same bits.
+// Each batch is cut in two by its width alone: between halves of its blocks, or in the middle
+// of a lone block. Given a helper thread, and work enough to pay for waking it, each half runs
+// on its own thread. Forward, each output's sum is the same whoever computes it; backward, each
+// half is summed into its own dW^T and the two are added in order. So one thread or two give
+// the same bits.
 #pragma once
 
 #include "isa.hpp"
@@ -43,9 +44,13 @@ namespace mininn {
 inline namespace MININN_ISA {
 namespace detail {
 
-/// Batches at least this wide run the sparse products in two halves (on two threads when a
-/// helper is given); narrower ones in one, where waking a thread costs more than it saves.
-inline constexpr std::size_t sparse_parallel_columns = 2048;
+/// Given a helper, a batch runs on two threads when it holds at least this many multiply-adds
+/// (non-zeros times padded outputs; a shuffled MNIST batch of 32 into 64 outputs has 300 000):
+/// below, handing half of it over costs more than it saves.
+inline constexpr std::size_t sparse_parallel_work = std::size_t(1) << 18;
+
+/// The sparse loops ask for a column's entries this many samples before they reach it.
+inline constexpr std::size_t prefetch_ahead = 2;
 
 template <class T>
 using aligned_buffer = std::vector<T, xsimd::aligned_allocator<T>>;
@@ -129,18 +134,22 @@ public:
             value_.resize(block_first_[blocks]);
         }
         use_sorted_ = again;
+        two_threads_ = helper_ != nullptr && batch_.nonzeros() * hp >= sparse_parallel_work;
         for (auto& t : tile_)
             t.resize(block * hp);
+        // The halves backward uses; a lone block that is being sorted stays on one thread.
+        const std::size_t mid = blocks == 1 && sort_now ? n : halves_at(n);
         auto part = [&](std::size_t p) {
-            const std::size_t b0 = p == 0 ? 0 : blocks / 2, b1 = p == 0 ? blocks / 2 : blocks;
-            for (std::size_t b = b0; b < b1; ++b) {
+            const std::size_t j0 = p == 0 ? 0 : mid, j1 = p == 0 ? mid : n;
+            for (std::size_t j = j0; j < j1; j += block) {
+                const std::size_t je = std::min(j1, j + block);
                 if (sort_now)
-                    sort_block(b);
-                forward_columns(b, hp, tile_[p].data());
-                tile_into_output(b, hp, out, tile_[p].data(), Z);
+                    sort_block(j / block);
+                forward_columns(j, je, hp, tile_[p].data());
+                tile_into_output(j, je, hp, out, tile_[p].data(), Z);
             }
         };
-        if (n >= sparse_parallel_columns && helper_ != nullptr) {
+        if (two_threads_) {
             helper_->run_on_both(part);
         } else {
             part(0);
@@ -152,35 +161,35 @@ public:
     /// dW [out, in] = dZ [out, n] X^T for the batch of the last forward.
     void backward(const T* dZ, std::size_t out, T* dW)
     {
-        const std::size_t hp = padded(out), n = batch_.cols(), in = in_;
-        const std::size_t blocks = (n + block_ - 1) / block_;
-        const bool halves = n >= sparse_parallel_columns;
-        for (std::size_t p = 0; p < (halves ? 2u : 1u); ++p)
-            dWt_[p].resize(in * hp);
+        const std::size_t hp = padded(out), n = batch_.cols(), in = in_, block = block_;
+        // Two halves of the columns, as forward cut them, each summed into its own dW^T and
+        // the two added in order: the width alone fixes the bits, not the thread count.
+        const std::size_t mid = halves_at(n);
+        for (auto& d : dWt_)
+            d.resize(in * hp);
         auto part = [&](std::size_t p) {
             std::fill(dWt_[p].begin(), dWt_[p].end(), T(0));
-            const std::size_t b0 = !halves || p == 0 ? 0 : blocks / 2, b1 = halves && p == 0 ? blocks / 2 : blocks;
-            for (std::size_t b = b0; b < b1; ++b) {
-                gradient_into_tile(b, hp, out, dZ, tile_[p].data());
+            const std::size_t j0 = p == 0 ? 0 : mid, j1 = p == 0 ? mid : n;
+            for (std::size_t b = j0 / block; b * block < j1; ++b) {
+                const std::size_t s0 = std::max(j0, b * block) - b * block;
+                const std::size_t s1 = std::min(j1, (b + 1) * block) - b * block;
+                gradient_into_tile(b, s0, s1, hp, out, dZ, tile_[p].data());
                 if (use_sorted_)
-                    backward_sorted(b, hp, tile_[p].data(), dWt_[p].data());
+                    backward_sorted(b, s0, s1, hp, tile_[p].data(), dWt_[p].data());
                 else
-                    backward_columns(b, hp, tile_[p].data(), dWt_[p].data());
+                    backward_columns(b, s0, s1, hp, tile_[p].data(), dWt_[p].data());
             }
         };
-        if (halves && helper_ != nullptr) {
+        if (two_threads_) {
             helper_->run_on_both(part);
         } else {
             part(0);
-            if (halves)
-                part(1);
+            part(1);
         }
-        if (halves) {
-            T* a = dWt_[0].data();
-            const T* b = dWt_[1].data();
-            for (std::size_t e = 0; e < in * hp; ++e)
-                a[e] += b[e];
-        }
+        T* a = dWt_[0].data();
+        const T* b = dWt_[1].data();
+        for (std::size_t e = 0; e < in * hp; ++e)
+            a[e] += b[e];
         transpose(dWt_[0].data(), hp, in, out, dW, in);
     }
 
@@ -189,6 +198,14 @@ private:
     {
         constexpr std::size_t W = xsimd::batch<T>::size;
         return (out + W - 1) / W * W;
+    }
+
+    // Where a batch of n columns is cut in two: between halves of its blocks, or in the middle
+    // of a lone block.
+    std::size_t halves_at(std::size_t n) const
+    {
+        const std::size_t blocks = (n + block_ - 1) / block_;
+        return blocks >= 2 ? blocks / 2 * block_ : n / 2;
     }
 
     // Samples per block: a tile of them is 32 KB, in L1, between 16 and 4096 samples.
@@ -234,47 +251,60 @@ private:
 
     std::size_t block_columns(std::size_t b) const { return std::min(batch_.cols(), (b + 1) * block_) - b * block_; }
 
-    // The block's tile [nb, hp] = (W X)^T from the columns as stored: each sample's row of the
-    // tile is summed in registers from the rows of W^T its entries pick.
-    void forward_columns(std::size_t b, std::size_t hp, T* tile) const
+    // Rows [0, j1 - j0) of the tile [., hp] = (W X)^T for batch columns [j0, j1), from the
+    // columns as stored: each sample's row is summed in registers from the rows of W^T its
+    // entries pick.
+    void forward_columns(std::size_t j0, std::size_t j1, std::size_t hp, T* tile) const
     {
         const sparse_matrix<T>& m = batch_.source();
         const std::size_t* cs = m.column_starts().data();
         const std::uint32_t* rows = m.row_indices().data();
         const T* vals = m.values().data();
-        const std::size_t j0 = b * block_, nb = block_columns(b);
-        for (std::size_t s = 0; s < nb; ++s) {
-            const std::size_t c = batch_.column(j0 + s), e0 = cs[c], ne = cs[c + 1] - e0;
-            for_each_chunk<T>(hp, [&](auto R, std::size_t lane) {
-                sum_rows<decltype(R)::value, false>(rows + e0, vals + e0, ne, Wt_.data(), hp, lane, tile + s * hp);
+        const bool scattered = batch_.index_list() != nullptr; // a range's columns follow each other
+        for (std::size_t j = j0; j < j1; ++j) {
+            const std::size_t c = batch_.column(j), e0 = cs[c], ne = cs[c + 1] - e0;
+            if (scattered && j + prefetch_ahead < j1) {
+                const std::size_t f = batch_.column(j + prefetch_ahead);
+                prefetch_entries(rows + cs[f], vals + cs[f], cs[f + 1] - cs[f]);
+            }
+            for_each_chunk<T>(0, hp, [&](auto R, std::size_t lane) {
+                sum_rows<decltype(R)::value, false>(rows + e0, vals + e0, ne, Wt_.data(), hp, lane, tile + (j - j0) * hp);
             });
         }
     }
 
-    void tile_into_output(std::size_t b, std::size_t hp, std::size_t out, const T* tile, T* Z) const
+    void tile_into_output(std::size_t j0, std::size_t j1, std::size_t hp, std::size_t out, const T* tile, T* Z) const
     {
-        transpose(tile, hp, block_columns(b), out, Z + b * block_, batch_.cols());
+        transpose(tile, hp, j1 - j0, out, Z + j0, batch_.cols());
     }
 
-    // The block's columns of dZ, transposed into the tile; lanes out..hp keep the zeros the
-    // forward pass wrote there.
-    void gradient_into_tile(std::size_t b, std::size_t hp, std::size_t out, const T* dZ, T* tile) const
+    // Block b's columns [s0, s1) of dZ, transposed into rows [s0, s1) of the tile; lanes
+    // out..hp keep the zeros the forward pass wrote there.
+    void gradient_into_tile(std::size_t b, std::size_t s0, std::size_t s1, std::size_t hp, std::size_t out, const T* dZ,
+                            T* tile) const
     {
-        transpose(dZ + b * block_, batch_.cols(), out, block_columns(b), tile, hp);
+        transpose(dZ + b * block_ + s0, batch_.cols(), out, s1 - s0, tile + s0 * hp, hp);
     }
 
-    // dW^T += the block's share of dZ X^T from the sorted entries: each row of dW^T is summed in
-    // registers from the tile's rows of the samples in its entries.
-    void backward_sorted(std::size_t b, std::size_t hp, const T* tile, T* dWt) const
+    // dW^T += the share of block b's samples [s0, s1) in dZ X^T, from the sorted entries: each
+    // row of dW^T is summed in registers from the tile's rows of the samples in its entries.
+    void backward_sorted(std::size_t b, std::size_t s0, std::size_t s1, std::size_t hp, const T* tile, T* dWt) const
     {
         const std::size_t in = in_;
         const std::size_t* st = starts_.data() + b * (in + 1);
+        const bool whole = s0 == 0 && s1 == block_columns(b);
         for (std::size_t k = 0; k < in; ++k) {
-            const std::size_t e0 = st[k], ne = st[k + 1] - e0;
-            if (ne == 0)
+            std::size_t e0 = st[k], e1 = st[k + 1];
+            if (!whole) { // a row's entries are in sample order
+                const std::uint16_t* first = sample_.data() + e0;
+                const std::uint16_t* last = sample_.data() + e1;
+                e0 = std::size_t(std::lower_bound(first, last, s0) - sample_.data());
+                e1 = std::size_t(std::lower_bound(first, last, s1) - sample_.data());
+            }
+            if (e0 == e1)
                 continue;
-            for_each_chunk<T>(hp, [&](auto R, std::size_t lane) {
-                sum_rows<decltype(R)::value, true>(sample_.data() + e0, value_.data() + e0, ne, tile, hp, lane,
+            for_each_chunk<T>(0, hp, [&](auto R, std::size_t lane) {
+                sum_rows<decltype(R)::value, true>(sample_.data() + e0, value_.data() + e0, e1 - e0, tile, hp, lane,
                                                    dWt + k * hp);
             });
         }
@@ -282,16 +312,21 @@ private:
 
     // The same from the columns as they are stored: v * dZt[s, :] is added to the row of dW^T
     // of each entry (k, v) of sample s.
-    void backward_columns(std::size_t b, std::size_t hp, const T* tile, T* dWt) const
+    void backward_columns(std::size_t b, std::size_t s0, std::size_t s1, std::size_t hp, const T* tile, T* dWt) const
     {
         const sparse_matrix<T>& m = batch_.source();
         const std::size_t* cs = m.column_starts().data();
         const std::uint32_t* rows = m.row_indices().data();
         const T* vals = m.values().data();
-        const std::size_t j0 = b * block_, nb = block_columns(b);
-        for (std::size_t s = 0; s < nb; ++s) {
+        const std::size_t j0 = b * block_;
+        const bool scattered = batch_.index_list() != nullptr;
+        for (std::size_t s = s0; s < s1; ++s) {
             const std::size_t c = batch_.column(j0 + s), ne = cs[c + 1] - cs[c];
-            for_each_chunk<T>(hp, [&](auto R, std::size_t lane) {
+            if (scattered && s + prefetch_ahead < s1) {
+                const std::size_t f = batch_.column(j0 + s + prefetch_ahead);
+                prefetch_entries(rows + cs[f], vals + cs[f], cs[f + 1] - cs[f]);
+            }
+            for_each_chunk<T>(0, hp, [&](auto R, std::size_t lane) {
                 scatter_rows<decltype(R)::value>(rows + cs[c], vals + cs[c], ne, tile + s * hp, dWt, hp, lane);
             });
         }
@@ -305,6 +340,7 @@ private:
     std::weak_ptr<const char> seen_; // the matrix whose range [first, first + count) came last
     std::size_t seen_first_ = 0, seen_count_ = 0, seen_in_ = 0;
     bool sorted_ = false, use_sorted_ = false; // that range is sorted; the last batch's backward uses it
+    bool two_threads_ = false;                  // the last batch's products run on the helper too
     aligned_buffer<T> Wt_, value_;
     std::vector<std::uint16_t> sample_;
     std::vector<std::size_t> starts_, block_first_;

@@ -21,15 +21,15 @@ namespace detail {
 inline constexpr std::size_t sparse_chunk = 8;
 
 // Calls f(integral_constant<R>, c) over chunks of R <= sparse_chunk batches that cover lanes
-// [0, hp), a multiple of the batch size.
+// [lo, hi), both multiples of the batch size.
 template <class T, class F>
-inline void for_each_chunk(std::size_t hp, F&& f)
+inline void for_each_chunk(std::size_t lo, std::size_t hi, F&& f)
 {
     constexpr std::size_t W = xsimd::batch<T>::size, M = sparse_chunk;
-    std::size_t c = 0;
-    for (; c + M * W <= hp; c += M * W)
+    std::size_t c = lo;
+    for (; c + M * W <= hi; c += M * W)
         f(std::integral_constant<std::size_t, M>{}, c);
-    switch ((hp - c) / W) {
+    switch ((hi - c) / W) {
     case 7: f(std::integral_constant<std::size_t, 7>{}, c); break;
     case 6: f(std::integral_constant<std::size_t, 6>{}, c); break;
     case 5: f(std::integral_constant<std::size_t, 5>{}, c); break;
@@ -39,6 +39,23 @@ inline void for_each_chunk(std::size_t hp, F&& f)
     case 1: f(std::integral_constant<std::size_t, 1>{}, c); break;
     default: break;
     }
+}
+
+// Asks for the entries of a column that is soon summed to be brought into cache: the columns
+// of a shuffled batch lie far apart, and without this their reads from memory, not the sums,
+// set the forward pass's pace.
+template <class T, class I>
+inline void prefetch_entries(const I* idx, const T* val, std::size_t ne)
+{
+#if defined(__GNUC__)
+    constexpr std::size_t line = 64;
+    for (std::size_t e = 0; e < ne; e += line / sizeof(I))
+        __builtin_prefetch(idx + e);
+    for (std::size_t e = 0; e < ne; e += line / sizeof(T))
+        __builtin_prefetch(val + e);
+#else
+    (void)idx, (void)val, (void)ne;
+#endif
 }
 
 // z[c + r W] = (Add ? z[c + r W] : 0) + v * P[i * hp + c + r W], for the entries (i, v) of a
