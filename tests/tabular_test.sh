@@ -44,5 +44,7 @@ grep -q "^tabular: .*$work/iris.csv" "$work/err" || fail "missing file: $(cat "$
 { head -3 "$data/iris.csv"; echo "5.1,3.5,oops,0.2,0"; tail -n +5 "$data/iris.csv"; } >"$work/iris.csv"
 "$exe" --data-dir "$work" --datasets iris >/dev/null 2>"$work/err" && fail "a damaged file was accepted"
 grep -q "^tabular: .*iris.csv:4, column 3: .oops. is not a number$" "$work/err" || fail "damaged file: $(cat "$work/err")"
-[ "$(wc -l <"$work/err")" -eq 1 ] || fail "more than one error line: $(cat "$work/err")"
+# One error line; the advice on OpenBLAS's kernels (a warning of its own, on CPUs OpenBLAS 0.3.21
+# does not know) may come before it.
+[ "$(grep -vc '^tabular: warning: ' "$work/err")" -eq 1 ] || fail "more than one error line: $(cat "$work/err")"
 echo "tabular_test: ok"

@@ -176,7 +176,7 @@ int main(int argc, char** argv)
                     opt.epochs, opt.batch, opt.hidden, opt.lr);
         const std::string advice = blas_warning();
         if (!advice.empty())
-            std::fprintf(stderr, "tabular: %s\n", advice.c_str());
+            std::fprintf(stderr, "tabular: warning: %s\n", advice.c_str());
         std::printf("%-14s %-10s %11s  %-9s %8s %8s %12s\n", "dataset", "task", "samples", "metric", "mean", "std",
                     "train_s");
         for (const auto& name : opt.datasets) {
