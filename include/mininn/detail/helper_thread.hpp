@@ -77,11 +77,12 @@ public:
         if (sleeping)
             wake_.notify_one();
         f(0);
-        if (spin_until([&] { return done_.load(std::memory_order_acquire) == seq; }))
+        const auto finished = [&] { return done_.load(std::memory_order_acquire) == seq; };
+        if (spin_until(finished))
             return;
         std::unique_lock<std::mutex> lock(mutex_);
         caller_sleeps_ = true;
-        finished_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == seq; });
+        finished_.wait(lock, finished);
         caller_sleeps_ = false;
     }
 
@@ -120,11 +121,14 @@ private:
     void loop()
     {
         unsigned seen = 0;
+        const auto called = [&] {
+            return stop_.load(std::memory_order_acquire) || posted_.load(std::memory_order_acquire) != seen;
+        };
         for (;;) {
-            if (!spin_until([&] { return posted_.load(std::memory_order_acquire) != seen || stop_.load(std::memory_order_acquire); })) {
+            if (!spin_until(called)) {
                 std::unique_lock<std::mutex> lock(mutex_);
                 worker_sleeps_ = true;
-                wake_.wait(lock, [&] { return stop_.load() || posted_.load(std::memory_order_acquire) != seen; });
+                wake_.wait(lock, called);
                 worker_sleeps_ = false;
             }
             if (stop_.load(std::memory_order_acquire))
@@ -173,9 +177,9 @@ private:
     std::condition_variable wake_, finished_;
     void (*job_)(void*) = nullptr; // the posted job, published by posted_
     void* arg_ = nullptr;
-    std::atomic<unsigned> posted_{0}, done_{0}; // the last job posted, and the last one finished
-    std::atomic<bool> stop_{false};                                // set under mutex_
-    bool worker_sleeps_ = false, caller_sleeps_ = false;           // under mutex_
+    std::atomic<unsigned> posted_{0}, done_{0};          // the last job posted, and the last one finished
+    std::atomic<bool> stop_{false};                      // set under mutex_
+    bool worker_sleeps_ = false, caller_sleeps_ = false; // under mutex_
     bool failed_ = false;
     std::size_t jobs_ = 0;
     int pinned_away_from_ = -1;

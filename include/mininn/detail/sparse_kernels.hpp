@@ -251,6 +251,17 @@ private:
 
     std::size_t block_columns(std::size_t b) const { return std::min(batch_.cols(), (b + 1) * block_) - b * block_; }
 
+    // Asks for the entries of batch column j, soon to be read, when the batch is an index list:
+    // a range's columns follow each other, and the hardware fetches them ahead by itself.
+    void prefetch_column(std::size_t j) const
+    {
+        if (batch_.index_list() == nullptr)
+            return;
+        const sparse_matrix<T>& m = batch_.source();
+        const std::size_t c = batch_.column(j), e0 = m.column_start(c);
+        prefetch_entries(m.row_indices().data() + e0, m.values().data() + e0, m.column_start(c + 1) - e0);
+    }
+
     // Rows [0, j1 - j0) of the tile [., hp] = (W X)^T for batch columns [j0, j1), from the
     // columns as stored: each sample's row is summed in registers from the rows of W^T its
     // entries pick.
@@ -260,15 +271,13 @@ private:
         const std::size_t* cs = m.column_starts().data();
         const std::uint32_t* rows = m.row_indices().data();
         const T* vals = m.values().data();
-        const bool scattered = batch_.index_list() != nullptr; // a range's columns follow each other
         for (std::size_t j = j0; j < j1; ++j) {
             const std::size_t c = batch_.column(j), e0 = cs[c], ne = cs[c + 1] - e0;
-            if (scattered && j + prefetch_ahead < j1) {
-                const std::size_t f = batch_.column(j + prefetch_ahead);
-                prefetch_entries(rows + cs[f], vals + cs[f], cs[f + 1] - cs[f]);
-            }
+            if (j + prefetch_ahead < j1)
+                prefetch_column(j + prefetch_ahead);
             for_each_chunk<T>(0, hp, [&](auto R, std::size_t lane) {
-                sum_rows<decltype(R)::value, false>(rows + e0, vals + e0, ne, Wt_.data(), hp, lane, tile + (j - j0) * hp);
+                sum_rows<decltype(R)::value, false>(rows + e0, vals + e0, ne, Wt_.data(), hp, lane,
+                                                    tile + (j - j0) * hp);
             });
         }
     }
@@ -319,13 +328,10 @@ private:
         const std::uint32_t* rows = m.row_indices().data();
         const T* vals = m.values().data();
         const std::size_t j0 = b * block_;
-        const bool scattered = batch_.index_list() != nullptr;
         for (std::size_t s = s0; s < s1; ++s) {
             const std::size_t c = batch_.column(j0 + s), ne = cs[c + 1] - cs[c];
-            if (scattered && s + prefetch_ahead < s1) {
-                const std::size_t f = batch_.column(j0 + s + prefetch_ahead);
-                prefetch_entries(rows + cs[f], vals + cs[f], cs[f + 1] - cs[f]);
-            }
+            if (s + prefetch_ahead < s1)
+                prefetch_column(j0 + s + prefetch_ahead);
             for_each_chunk<T>(0, hp, [&](auto R, std::size_t lane) {
                 scatter_rows<decltype(R)::value>(rows + cs[c], vals + cs[c], ne, tile + s * hp, dWt, hp, lane);
             });
@@ -340,7 +346,7 @@ private:
     std::weak_ptr<const char> seen_; // the matrix whose range [first, first + count) came last
     std::size_t seen_first_ = 0, seen_count_ = 0, seen_in_ = 0;
     bool sorted_ = false, use_sorted_ = false; // that range is sorted; the last batch's backward uses it
-    bool two_threads_ = false;                  // the last batch's products run on the helper too
+    bool two_threads_ = false;                 // the last batch's products run on the helper too
     aligned_buffer<T> Wt_, value_;
     std::vector<std::uint16_t> sample_;
     std::vector<std::size_t> starts_, block_first_;
