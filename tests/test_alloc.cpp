@@ -160,7 +160,7 @@ TEST_CASE("sparse steps do not allocate after the first: full batch on two threa
 }
 
 #ifdef MININN_TEST_MPI
-#include <mininn/distributed.hpp>
+#include <mininn/distributed/all.hpp>
 
 TEST_CASE("a distributed step does not allocate after the first: its one buffer is made once")
 {

@@ -2,7 +2,7 @@
 // trains a single-process reference on the whole data set, so each test compares the
 // distributed result with one process's on the same data, and the ranks with each other.
 #define DOCTEST_CONFIG_IMPLEMENT
-#include <mininn/distributed.hpp>
+#include <mininn/distributed/all.hpp>
 
 #include <cstdio>
 #include <filesystem>

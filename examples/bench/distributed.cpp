@@ -17,7 +17,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <mininn/distributed.hpp>
+#include <mininn/distributed/all.hpp>
 
 using namespace mininn;
 namespace dist = mininn::distributed;

@@ -10,7 +10,7 @@
 
 #include <sys/resource.h>
 
-#include <mininn/distributed.hpp>
+#include <mininn/distributed/all.hpp>
 
 #include "train.hpp"
 

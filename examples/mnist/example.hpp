@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include <mininn/activations.hpp>
-#include <mininn/mnist.hpp>
+#include <mininn/layers/activations.hpp>
+#include <mininn/data/mnist.hpp>
 
 namespace example {
 

@@ -13,9 +13,9 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
-#include <mininn/blas.hpp>
-#include <mininn/io.hpp>
-#include <mininn/mnist.hpp>
+#include <mininn/core/blas.hpp>
+#include <mininn/io/output.hpp>
+#include <mininn/data/mnist.hpp>
 #include <mininn/version.hpp>
 
 #include "example.hpp"

@@ -1,41 +1,17 @@
 // mininn: a small header-only neural-network library on xtensor and OpenBLAS.
 // Samples are columns: a batch of n samples with d features is a [d, n] matrix.
+//
+// This header includes every part but the optional ones (mininn/distributed/all.hpp, MPI).
+// Each folder has an all.hpp of its own, and each header stands alone, so a program may
+// include only what it uses (e.g. mininn/layers/dense.hpp and mininn/train/network.hpp).
 #pragma once
 
 #include "version.hpp"
 
-#include "errors.hpp"
-#include "random.hpp"
-#include "init.hpp"
-#include "tensor.hpp"
-#include "sparse.hpp"
-
-#include "dense.hpp"
-#include "activations.hpp"
-#include "softmax.hpp"
-#include "dropout.hpp"
-#include "loss.hpp"
-#include "cross_entropy.hpp"
-#include "binary_cross_entropy.hpp"
-#include "mean_squared_error.hpp"
-#include "layer.hpp"
-#include "network.hpp"
-#include "weight_decay.hpp"
-#include "gd.hpp"
-#include "optimizers.hpp"
-#include "gradcheck.hpp"
-#include "check_layer.hpp"
-#include "evaluate.hpp"
-#include "schedule.hpp"
-#include "checkpoint.hpp"
-#include "train.hpp"
-
-#include "blas.hpp"
-#include "data.hpp"
-#include "standardizer.hpp"
-#include "metrics.hpp"
-#include "io.hpp"
-#include "idx.hpp"
-#include "mnist.hpp"
-#include "csv.hpp"
-#include "npz.hpp"
+#include "core/all.hpp"
+#include "data/all.hpp"
+#include "layers/all.hpp"
+#include "losses/all.hpp"
+#include "optim/all.hpp"
+#include "io/all.hpp"
+#include "train/all.hpp"

@@ -1,7 +1,7 @@
 // expect: a layer needs `matrix<T>& backward\(const matrix<T>& dOut, bool need_input_grad, std::size_t index\)`
 #include <mininn/mininn.hpp>
 using namespace mininn;
-// A layer of one's own (the concept in mininn/layer.hpp) that forgot its backward pass.
+// A layer of one's own (the concept in mininn/layers/layer.hpp) that forgot its backward pass.
 struct Doubler {
     using value_type = double;
     std::string name() const { return "Doubler"; }

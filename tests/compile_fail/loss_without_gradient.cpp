@@ -1,7 +1,7 @@
 // expect: this loss has no `void gradient\(const matrix<T>& out, const Targets& y, matrix<T>& G\) const`
 #include <mininn/mininn.hpp>
 using namespace mininn;
-// A loss of one's own (the concept in mininn/loss.hpp): the absolute error, missing its gradient.
+// A loss of one's own (the concept in mininn/losses/loss.hpp): the absolute error, missing its gradient.
 struct AbsoluteError {
     template <class T>
     T value(const matrix<T>& out, const matrix<T>& y) const

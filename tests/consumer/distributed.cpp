@@ -2,7 +2,7 @@
 // through the installed package's distributed component, and checks every rank agrees.
 #include <cstdio>
 
-#include <mininn/distributed.hpp>
+#include <mininn/distributed/all.hpp>
 
 #include "xor_data.hpp"
 

@@ -3,7 +3,7 @@
 // Every failure must be an io_error; every success must be self-consistent.
 #include <cmath>
 
-#include <mininn/csv.hpp>
+#include <mininn/data/csv.hpp>
 
 #include "fuzz_common.hpp"
 

@@ -7,7 +7,7 @@
 
 #include <xtensor/xview.hpp>
 
-#include <mininn/idx.hpp>
+#include <mininn/data/idx.hpp>
 
 #include "fuzz_common.hpp"
 

@@ -2,7 +2,7 @@
 // 2-byte length and its bytes; see fuzz::split), written raw or gzipped as the first byte says.
 #include <filesystem>
 
-#include <mininn/mnist.hpp>
+#include <mininn/data/mnist.hpp>
 
 #include "fuzz_common.hpp"
 

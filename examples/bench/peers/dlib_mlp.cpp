@@ -15,7 +15,7 @@
 #include <vector>
 
 #include <dlib/dnn.h>
-#include <mininn/mnist.hpp>
+#include <mininn/data/mnist.hpp>
 
 namespace {
 

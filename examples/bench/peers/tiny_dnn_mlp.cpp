@@ -14,7 +14,7 @@
 #include <random>
 #include <vector>
 
-#include <mininn/mnist.hpp>
+#include <mininn/data/mnist.hpp>
 #include <tiny_dnn/tiny_dnn.h>
 
 namespace {

@@ -1,7 +1,7 @@
 // mininn::detail: reading a file, gzip-compressed or not, in pieces.
 #pragma once
 
-#include "isa.hpp"
+#include "../core/config.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -10,7 +10,7 @@
 
 #include <zlib.h>
 
-#include "../errors.hpp"
+#include "../core/errors.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {

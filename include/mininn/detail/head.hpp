@@ -14,7 +14,7 @@
 // taken once per chunk of tiles from a buffer that stays in cache.
 #pragma once
 
-#include "isa.hpp"
+#include "../core/config.hpp"
 
 #include <algorithm>
 #include <atomic>

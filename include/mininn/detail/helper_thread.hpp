@@ -14,7 +14,7 @@
 // half. Only then do they sleep on the condition variables.
 #pragma once
 
-#include "isa.hpp"
+#include "../core/config.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -7,7 +7,7 @@
 // lambda that runs on xsimd batches and then on the scalar tail.
 #pragma once
 
-#include "isa.hpp"
+#include "../core/config.hpp"
 
 #include <cmath>
 #include <cstddef>

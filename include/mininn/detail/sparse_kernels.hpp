@@ -22,7 +22,7 @@
 // the same bits.
 #pragma once
 
-#include "isa.hpp"
+#include "../core/config.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -33,7 +33,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "../sparse.hpp"
+#include "../core/sparse.hpp"
 #include "helper_thread.hpp"
 #include "sparse_loops.hpp"
 #include "transpose.hpp"

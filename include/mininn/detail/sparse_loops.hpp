@@ -2,7 +2,7 @@
 // up to sparse_chunk vector registers of outputs: [c, c + R W) of a padded row of hp lanes.
 #pragma once
 
-#include "isa.hpp"
+#include "../core/config.hpp"
 
 #include <cstddef>
 #include <type_traits>

@@ -7,7 +7,7 @@
 // Elsewhere, and at the edges, the elements are moved one by one.
 #pragma once
 
-#include "isa.hpp"
+#include "../core/config.hpp"
 
 #include <algorithm>
 #include <cstddef>

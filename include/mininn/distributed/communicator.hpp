@@ -3,7 +3,7 @@
 
 #include <mpi.h> // distributed.hpp says what to do when it is missing
 
-#include "../detail/isa.hpp"
+#include "../core/config.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -12,8 +12,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "../errors.hpp"
-#include "../idx.hpp"
+#include "../core/errors.hpp"
+#include "../data/idx.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {

@@ -1,6 +1,8 @@
 // mininn::distributed: data-parallel gradients, one allreduce per step.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include "communicator.hpp"
 
 #include <cstddef>
@@ -10,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "../errors.hpp"
-#include "../npz.hpp"
-#include "../tensor.hpp"
-#include "../train.hpp"
+#include "../core/errors.hpp"
+#include "../io/npz.hpp"
+#include "../core/tensor.hpp"
+#include "../train/fit.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {

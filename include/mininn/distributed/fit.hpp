@@ -2,6 +2,8 @@
 // its own shard of the data.
 #pragma once
 
+#include "../core/config.hpp"
+
 #include "data_parallel.hpp"
 
 #include <chrono>
@@ -11,11 +13,11 @@
 #include <stdexcept>
 #include <vector>
 
-#include "../data.hpp"
-#include "../evaluate.hpp"
-#include "../random.hpp"
-#include "../schedule.hpp"
-#include "../train.hpp"
+#include "../data/columns.hpp"
+#include "../train/evaluate.hpp"
+#include "../core/random.hpp"
+#include "../optim/schedule.hpp"
+#include "../train/fit.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {

@@ -1,0 +1,6 @@
+// mininn/io: files: atomic outputs, .npz archives of models, checkpoints.
+#pragma once
+
+#include "output.hpp"
+#include "npz.hpp"
+#include "checkpoint.hpp"

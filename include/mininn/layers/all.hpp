@@ -1,0 +1,10 @@
+// mininn/layers: the layer concept and the layers: Dense, the activations, Softmax, Dropout, and the
+// weight initializers.
+#pragma once
+
+#include "layer.hpp"
+#include "init.hpp"
+#include "dense.hpp"
+#include "activations.hpp"
+#include "softmax.hpp"
+#include "dropout.hpp"

@@ -1,0 +1,9 @@
+// mininn/train: the network, fit(), evaluate(), metrics, and the gradient and layer checks.
+#pragma once
+
+#include "network.hpp"
+#include "evaluate.hpp"
+#include "metrics.hpp"
+#include "gradcheck.hpp"
+#include "check_layer.hpp"
+#include "fit.hpp"
