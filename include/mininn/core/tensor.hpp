@@ -6,6 +6,7 @@
 
 #include "config.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -62,6 +63,26 @@ void ensure_shape(vector<T>& v, std::size_t n)
 {
     if (v.shape()[0] != n)
         v.resize({n});
+}
+
+// arg[j] = the row of the largest entry of column j of out [K, n] (the first of equals);
+// best [n] is a workspace that ends holding those entries.
+template <class T>
+void argmax_columns(const matrix<T>& out, vector<T>& best, label_vector& arg)
+{
+    const std::size_t K = out.shape()[0], n = out.shape()[1];
+    ensure_shape(best, n);
+    ensure_shape(arg, n);
+    std::copy_n(out.data(), n, best.data());
+    std::fill(arg.begin(), arg.end(), std::size_t(0));
+    for (std::size_t i = 1; i < K; ++i) {
+        const T* row = out.data() + i * n;
+        for (std::size_t j = 0; j < n; ++j)
+            if (row[j] > best(j)) {
+                best(j) = row[j];
+                arg(j) = i;
+            }
+    }
 }
 
 /// Keeps a reference to the caller's matrix when the input already is one, and otherwise

@@ -21,8 +21,31 @@
 namespace mininn {
 inline namespace MININN_ISA {
 
-template <class... Layers>
-class Network;
+template <class T>
+class Dense;
+
+namespace detail {
+// What a network's fused passes reach inside a Dense layer (train/chain.hpp,
+// train/fused_head.hpp): the gradient buffers they write and the check that the parameters
+// still have the layer's shape.
+struct dense_access {
+    template <class T>
+    static matrix<T>& weight_grad(Dense<T>& d) noexcept
+    {
+        return d.dW_;
+    }
+    template <class T>
+    static vector<T>& bias_grad(Dense<T>& d) noexcept
+    {
+        return d.db_;
+    }
+    template <class T>
+    static void check_parameters(const Dense<T>& d, std::size_t index)
+    {
+        d.check_parameters(index);
+    }
+};
+} // namespace detail
 
 /// Dense (fully connected) layer with weights W [out, in] and bias b [out].
 ///
@@ -219,11 +242,7 @@ private:
         return dX_;
     }
 
-    // The buffers a Network's fused passes write gradients into.
-    template <class...>
-    friend class Network;
-    matrix<T>& weight_grad_buffer() noexcept { return dW_; }
-    vector<T>& bias_grad_buffer() noexcept { return db_; }
+    friend struct detail::dense_access;
 
     matrix<T> W_, dW_;
     vector<T> b_, db_;

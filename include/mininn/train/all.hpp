@@ -1,7 +1,11 @@
 // mininn/train: the network, fit(), evaluate(), metrics, and the gradient and layer checks.
 #pragma once
 
+#include "chain.hpp"
+#include "fused_head.hpp"
 #include "network.hpp"
+#include "history.hpp"
+#include "callbacks.hpp"
 #include "evaluate.hpp"
 #include "metrics.hpp"
 #include "gradcheck.hpp"

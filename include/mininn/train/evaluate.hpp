@@ -36,19 +36,8 @@ namespace detail {
 template <class T>
 std::size_t count_correct(const matrix<T>& out, const label_vector& y, vector<T>& best, label_vector& arg)
 {
-    const std::size_t K = out.shape()[0], n = out.shape()[1];
-    ensure_shape(best, n);
-    ensure_shape(arg, n);
-    std::copy_n(out.data(), n, best.data());
-    std::fill(arg.begin(), arg.end(), std::size_t(0));
-    for (std::size_t i = 1; i < K; ++i) {
-        const T* row = out.data() + i * n;
-        for (std::size_t j = 0; j < n; ++j)
-            if (row[j] > best(j)) {
-                best(j) = row[j];
-                arg(j) = i;
-            }
-    }
+    argmax_columns(out, best, arg);
+    const std::size_t n = out.shape()[1];
     std::size_t correct = 0;
     for (std::size_t j = 0; j < n; ++j)
         correct += arg(j) == y(j);

@@ -1,0 +1,281 @@
+// mininn: the chain of layers inside a Network: their tuple, the shape check along it, the
+// forward and backward passes (with the Dense + activation fusions), the parameter visitors
+// and the helper thread the sweeps share.
+#pragma once
+
+#include "../core/config.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "../core/errors.hpp"
+#include "../core/tensor.hpp"
+#include "../detail/helper_thread.hpp"
+#include "../layers/activations.hpp"
+#include "../layers/dense.hpp"
+#include "../layers/layer.hpp"
+#include "../layers/softmax.hpp"
+
+namespace mininn {
+inline namespace MININN_ISA {
+namespace detail {
+
+template <class L>
+struct is_dense : std::false_type {
+};
+template <class T>
+struct is_dense<Dense<T>> : std::true_type {
+};
+
+template <class L>
+struct is_softmax : std::false_type {
+};
+template <class T>
+struct is_softmax<Softmax<T>> : std::true_type {
+};
+
+template <class L>
+struct is_sigmoid : std::false_type {
+};
+template <class T>
+struct is_sigmoid<Sigmoid<T>> : std::true_type {
+};
+
+// The network's scalar type: that of its first layer that is not parameter_free, else of its
+// first layer.
+template <class... Ls>
+struct net_scalar;
+template <class L>
+struct net_scalar<L> {
+    using type = typename L::value_type;
+};
+template <class L, class M, class... Ls>
+struct net_scalar<L, M, Ls...> {
+    using type =
+        std::conditional_t<!is_parameter_free<L>::value, typename L::value_type, typename net_scalar<M, Ls...>::type>;
+};
+
+// Parameter-free layers written without a scalar type (Sigmoid{} is Sigmoid<float>) take
+// the network's; every other layer keeps its own, and must agree.
+template <class L, class T, bool = is_parameter_free<L>::value>
+struct rebind {
+    using type = L;
+};
+template <template <class> class Tmpl, class U, class T>
+struct rebind<Tmpl<U>, T, true> {
+    using type = Tmpl<T>;
+};
+template <class L, class T>
+using rebind_t = typename rebind<L, T>::type;
+
+// Layers in order, with no virtual calls. Network adds the losses, the fused head and the
+// buffers of a pass; the chain owns what the layers share: the helper thread and its setting.
+template <class... Layers>
+class chain {
+public:
+    using T = typename net_scalar<Layers...>::type;
+    static constexpr std::size_t depth = sizeof...(Layers);
+
+    /// Throws shape_error when adjacent layers do not fit, naming both.
+    explicit chain(Layers... layers) : layers_(std::move(layers)...) { check_chain<0>(0, ""); }
+
+    // A copy takes the layers and the thread setting and starts its own helper thread.
+    chain(const chain& o) : layers_(o.layers_), threads_(o.threads_) {}
+    chain(chain&&) noexcept = default;
+    chain& operator=(const chain& o)
+    {
+        layers_ = o.layers_;
+        threads_ = o.threads_;
+        return *this;
+    }
+    chain& operator=(chain&&) noexcept = default;
+
+    template <std::size_t I>
+    auto& get() noexcept
+    {
+        return std::get<I>(layers_);
+    }
+    template <std::size_t I>
+    const auto& get() const noexcept
+    {
+        return std::get<I>(layers_);
+    }
+    const std::tuple<Layers...>& layers() const noexcept { return layers_; }
+
+    template <class F>
+    void each_layer(F&& f)
+    {
+        std::apply([&f](auto&... l) { (f(l), ...); }, layers_);
+    }
+
+    void set_threads(std::size_t n) noexcept { threads_ = n; }
+    std::size_t threads() const noexcept { return threads_; }
+    std::size_t helper_sweeps() const noexcept { return helper_ ? helper_->jobs() : 0; }
+
+    // The helper thread, made on first use.
+    helper_thread* shared_helper()
+    {
+        if (!helper_)
+            helper_ = std::make_unique<helper_thread>();
+        return helper_.get();
+    }
+
+    // The helper thread the sparse products of an input may share their work with.
+    template <class E>
+    helper_thread* sparse_helper()
+    {
+        if (!is_sparse_v<E> || threads_ != 2)
+            return nullptr;
+        return shared_helper();
+    }
+
+    // Layers [I, End), I < End; returns the output of layer End - 1.
+    template <std::size_t I, std::size_t End, class E>
+    const matrix<T>& forward_from(E&& x)
+    {
+        auto& l = std::get<I>(layers_);
+        constexpr bool sparse = is_sparse_v<E>;
+        static_assert(!sparse || is_dense<std::decay_t<decltype(l)>>::value,
+                      "a sparse input (sparse_matrix, sparse_batch) needs a Dense first layer");
+        if constexpr (I + 1 < End && is_dense<std::decay_t<decltype(l)>>::value) {
+            auto& next = std::get<I + 1>(layers_);
+            if constexpr (takes_bias<std::decay_t<decltype(next)>>::value) {
+                check_input(x, l.input_rows(), I, l);
+                const std::size_t n = x.shape()[1];
+                l.forward_into(std::forward<E>(x), next.output_for(l.out_features(), n), I, sparse_helper<E>());
+                const matrix<T>& a = next.activate_in_place(std::as_const(l).bias().data());
+                if constexpr (I + 2 < End)
+                    return forward_from<I + 2, End>(a);
+                else
+                    return a;
+            }
+        }
+        const matrix<T>& out = [&]() -> const matrix<T>& {
+            if constexpr (sparse) {
+                return l.forward(std::forward<E>(x), I, sparse_helper<E>());
+            } else {
+                return l.forward(std::forward<E>(x), I);
+            }
+        }();
+        if constexpr (I + 1 < End)
+            return forward_from<I + 1, End>(out);
+        else
+            return out;
+    }
+
+    // Layer I computes the bias gradient of a Dense layer I - 1 in its own backward pass.
+    template <std::size_t I>
+    static constexpr bool fuses_backward()
+    {
+        using Tuple = std::tuple<Layers...>;
+        if constexpr (I == 0)
+            return false;
+        else
+            return is_dense<std::tuple_element_t<I - 1, Tuple>>::value &&
+                   sums_bias_grad<std::tuple_element_t<I, Tuple>>::value;
+    }
+
+    // Layers I, I-1, ..., 0 backwards from g = dL/d(output of I); returns dL/d(input of 0)
+    // (empty unless input_grad). g is overwritten.
+    template <std::size_t I>
+    matrix<T>& backward_from(matrix<T>& g, bool input_grad)
+    {
+        auto& l = std::get<I>(layers_);
+        if constexpr (fuses_backward<I>()) {
+            auto& dense = std::get<I - 1>(layers_);
+            dense_access::check_parameters(dense, I - 1);
+            matrix<T>& dz = l.backward_bias_sum(g, dense_access::bias_grad(dense), I);
+            matrix<T>& dx = dense.backward_with_bias_grad(dz, I - 1 > 0 || input_grad, I - 1);
+            if constexpr (I >= 2)
+                return backward_from<I - 2>(dx, input_grad);
+            else
+                return dx;
+        } else {
+            matrix<T>& dx = l.backward(g, I > 0 || input_grad, I);
+            if constexpr (I >= 1)
+                return backward_from<I - 1>(dx, input_grad);
+            else
+                return dx;
+        }
+    }
+
+    enum class visit { plain, roles, named };
+
+    // f(p, g), f(role, p, g) or f(index, name, role, p, g).
+    template <std::size_t I, visit How, class F>
+    void visit_layers(F& f)
+    {
+        if constexpr (I < depth) {
+            auto& l = std::get<I>(layers_);
+            if constexpr (How == visit::named) {
+                const std::string name = l.name();
+                l.visit_parameters([&](const char* role, auto& p, auto& g) { f(I, name, role, p, g); });
+            } else if constexpr (How == visit::roles) {
+                l.visit_parameters([&](const char* role, auto& p, auto& g) { f(role, p, g); });
+            } else {
+                l.visit_parameters([&](const char*, auto& p, auto& g) { f(p, g); });
+            }
+            visit_layers<I + 1, How>(f);
+        }
+    }
+
+    // "layer I: name (count parameters)" for layers I.. on.
+    template <std::size_t I>
+    void summarize(std::ostream& os) const
+    {
+        if constexpr (I < depth) {
+            const auto& l = std::get<I>(layers_);
+            os << "layer " << I << ": " << l.name() << " (" << l.parameter_count() << " parameters)\n";
+            summarize<I + 1>(os);
+        }
+    }
+
+private:
+    template <std::size_t I>
+    void check_chain(std::size_t rows, const std::string& from)
+    {
+        if constexpr (I < depth) {
+            const auto& l = std::get<I>(layers_);
+            const std::size_t need = l.input_rows();
+            if (I > 0 && need != 0 && rows != 0 && need != rows)
+                throw shape_error(cat("layer ", I, " (", l.name(), "): expected input [", need,
+                                      ", n] (samples are columns), but ", from, " outputs [", rows, ", n]"));
+            check_chain<I + 1>(l.output_rows(rows), cat("layer ", I, " (", l.name(), ")"));
+        }
+    }
+
+    std::tuple<Layers...> layers_;
+    std::unique_ptr<helper_thread> helper_;
+    std::size_t threads_ = 2;
+};
+
+// A network (anything with training(), train() and eval()) in evaluation mode for the scope's
+// lifetime, then in the mode it had, also when an exception leaves.
+template <class Net>
+class eval_scope {
+public:
+    explicit eval_scope(Net& net) : net_(net), was_(net.training()) { net_.eval(); }
+    ~eval_scope()
+    {
+        if (was_)
+            net_.train();
+        else
+            net_.eval();
+    }
+    eval_scope(const eval_scope&) = delete;
+    eval_scope& operator=(const eval_scope&) = delete;
+
+private:
+    Net& net_;
+    bool was_;
+};
+
+} // namespace detail
+} // namespace MININN_ISA
+} // namespace mininn
