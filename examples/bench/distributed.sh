@@ -25,7 +25,7 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
 fi
 
 # Open MPI as root, oversubscribed; shared memory without the single-copy mechanism, which
-# fails in containers (see the README).
+# fails in containers (see include/mininn/distributed/README.md).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 shm=(--mca btl self,vader --mca btl_vader_single_copy_mechanism none)
 tcp=(--mca btl self,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
