@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prints how long each translation unit of the mnist example takes to compile, one at a time,
 # with the build's own flags (Release, -march=native), and how long a small user program
-# (tests/consumer/main.cpp) takes at -O2, without and with -march=native; with the time of a
-# file that only includes xtensor and xtensor-blas, for scale.
+# (tests/compile_time/: once with only the headers it uses, once with the umbrella) takes at -O2,
+# without and with -march=native, against a file that only includes xtensor and xtensor-blas.
 # If the build directory holds unit-times.tsv (its build ran with tests/time_unit.sh as the
 # compiler launcher, as CI's does), the example's units are printed from it, timed as the
 # parallel build compiled them, rather than compiled again.
@@ -44,7 +44,25 @@ PY
 fi
 flags=(-std=c++17 -O2 -DXTENSOR_USE_XSIMD -Iinclude -c -o "$tmp/out.o")
 printf '#include <xtensor/xtensor.hpp>\n#include <xtensor-blas/xlinalg.hpp>\nint main() {}\n' >"$tmp/includes.cpp"
-printf '  %-42s %6s s\n' "only <xtensor.hpp> and <xlinalg.hpp>" "$(seconds g++ "${flags[@]}" "$tmp/includes.cpp")"
-printf '  %-42s %6s s\n' "tests/consumer/main.cpp, -O2" "$(seconds g++ "${flags[@]}" tests/consumer/main.cpp)"
-printf '  %-42s %6s s\n' "tests/consumer/main.cpp, -O2 -march=native" \
-  "$(seconds g++ "${flags[@]}" -march=native tests/consumer/main.cpp)"
+# Three rounds, each compiling the three files one after the other, so that the ratios pair
+# programs compiled within seconds of each other on a machine whose speed drifts.
+median() { sort -n | sed -n 2p; }
+for extra in "" "-march=native"; do
+  : >"$tmp/inc" && : >"$tmp/sel" && : >"$tmp/umb"
+  for _ in 1 2 3; do
+    seconds g++ "${flags[@]}" $extra "$tmp/includes.cpp" >>"$tmp/inc" && echo >>"$tmp/inc"
+    seconds g++ "${flags[@]}" $extra tests/compile_time/selective.cpp >>"$tmp/sel" && echo >>"$tmp/sel"
+    seconds g++ "${flags[@]}" $extra tests/compile_time/umbrella.cpp >>"$tmp/umb" && echo >>"$tmp/umb"
+  done
+  inc=$(median <"$tmp/inc") sel=$(median <"$tmp/sel") umb=$(median <"$tmp/umb")
+  label=${extra:-"(a consumer's default flags)"}
+  echo "a small program (tests/compile_time/, XOR by 2-16-2 with GD), -O2 $label, median of 3 paired rounds:"
+  printf '  %-58s %6s s\n' "only <xtensor.hpp> and <xlinalg.hpp>" "$inc"
+  printf '  %-58s %6s s  %s x  (target <= 2.5 x)\n' "selective.cpp, only the headers it uses" "$sel" \
+    "$(awk -v a="$sel" -v b="$inc" 'BEGIN { printf "%.2f", a / b }')"
+  printf '  %-58s %6s s  %s x  (target <= 3 x)\n' "umbrella.cpp, <mininn/mininn.hpp>" "$umb" \
+    "$(awk -v a="$umb" -v b="$inc" 'BEGIN { printf "%.2f", a / b }')"
+done
+# The program runs and learns, so the figures are those of a real one.
+g++ -std=c++17 -O2 -DXTENSOR_USE_XSIMD -Iinclude tests/compile_time/selective.cpp -o "$tmp/xor" -lopenblas -lzip -lz -pthread
+"$tmp/xor"

@@ -128,6 +128,10 @@ public:
                 sparse_.bind(sparse_batch<T>(x), helper);
             detail::ensure_shape(out, out_features(), x.shape()[1]);
             sparse_.forward(W_.data(), out_features(), in_features(), out.data());
+            // Bound here, so that only programs that pass a sparse input compile its backward.
+            sparse_backward_ = [](detail::sparse_products<T>& s, const T* dZ, std::size_t rows, T* dW) {
+                s.backward(dZ, rows, dW);
+            };
         } else {
             static_cast<void>(helper);
             sparse_.forget();
@@ -228,7 +232,7 @@ private:
     {
         const matrix<T>* X = input_.get();
         if (X == nullptr) { // sparse: dW = dZ X^T over X's non-zeros
-            sparse_.backward(dZ.data(), out_features(), dW_.data());
+            sparse_backward_(sparse_, dZ.data(), out_features(), dW_.data());
             dX_.resize({0, 0});
             return dX_;
         }
@@ -250,6 +254,7 @@ private:
     matrix<T> Z_, dX_;
     detail::input_binding<T> input_;
     detail::sparse_products<T> sparse_;
+    void (*sparse_backward_)(detail::sparse_products<T>&, const T*, std::size_t, T*) = nullptr;
 };
 
 } // namespace MININN_ISA

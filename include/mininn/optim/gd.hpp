@@ -7,9 +7,8 @@
 #include <stdexcept>
 #include <string>
 
-#include <xtensor/xnoalias.hpp>
-
 #include "../core/errors.hpp"
+#include "../detail/kernels.hpp"
 #include "optimizer.hpp"
 
 namespace mininn {
@@ -40,11 +39,14 @@ public:
     {
         const T lr = h_.learning_rate();
         detail::visit_with_roles(net, [&](const char* role, auto& p, const auto& g) {
+            // A loop of mininn's own rather than an xtensor expression: the same operations,
+            // without an expression assigner for every parameter shape in every program.
             const T decay = h_.decay_for(role);
+            T* pp = p.data();
             if (decay == T(1))
-                xt::noalias(p) -= lr * g;
+                detail::map(pp, g.data(), pp, p.size(), [lr](auto pv, auto gv) { return pv - lr * gv; });
             else
-                xt::noalias(p) = decay * p - lr * g;
+                detail::map(pp, g.data(), pp, p.size(), [lr, decay](auto pv, auto gv) { return decay * pv - lr * gv; });
         });
     }
 
