@@ -26,8 +26,9 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
 if [ ${#tests[@]} -eq 0 ]; then
   cmake --build "$build" -j "$(nproc)"
-  # The compile-fail tests and the plotting script run no mininn code: the plain suite has them.
-  ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -E '^(compile_(fail|ok)_.*|plot)$'
+  # The compile-fail, header, layout and docs tests and the plotting script run no mininn
+  # code: the plain suite has them.
+  ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -E '^(compile_(fail|ok)_.*|header_.*|layout|docs|plot)$'
 else
   cmake --build "$build" -j "$(nproc)" --target "${tests[@]}"
   for t in "${tests[@]}"; do
