@@ -83,6 +83,48 @@ struct BadFusedSigmoid : Sigmoid<double> {
     const matrix<double>& activate_in_place(const double*) { return Sigmoid<double>::activate_in_place(nullptr); }
 };
 
+// A layer of one's own with both fusion hooks, written exactly as the concept states them (no
+// default arguments): Tanh by composition, counting the calls Network makes into each hook.
+struct CountingTanh {
+    using value_type = double;
+    std::string name() const { return "CountingTanh"; }
+    std::size_t input_rows() const { return 0; }
+    std::size_t output_rows(std::size_t in) const { return in; }
+    template <class E>
+    const matrix<double>& forward(E&& x, std::size_t index = standalone)
+    {
+        ++plain_forward;
+        return t.forward(std::forward<E>(x), index);
+    }
+    matrix<double>& backward(const matrix<double>& dA, bool input_grad = true, std::size_t index = standalone)
+    {
+        ++plain_backward;
+        return t.backward(dA, input_grad, index);
+    }
+    std::size_t parameter_count() const { return 0; }
+    template <class F>
+    void visit_parameters(F&&)
+    {
+    }
+    matrix<double>& output_for(std::size_t rows, std::size_t n) { return t.output_for(rows, n); }
+    const matrix<double>& activate_in_place(const double* bias)
+    {
+        ++fused_forward;
+        return t.activate_in_place(bias);
+    }
+    matrix<double>& backward_bias_sum(matrix<double>& dOut, vector<double>& db, std::size_t index)
+    {
+        ++fused_backward;
+        return t.backward_bias_sum(dOut, db, index);
+    }
+    Tanh<double> t;
+    int plain_forward = 0, plain_backward = 0, fused_forward = 0, fused_backward = 0;
+};
+// A policy() of its own does not make a layer one of mininn's elementwise activations.
+struct TanhWithPolicy : CountingTanh {
+    detail::tanh_policy policy() const { return {}; }
+};
+
 template <class L>
 void expect_passes(const L& layer, const matrix<double>& X)
 {
@@ -167,4 +209,50 @@ TEST_CASE("check_layer catches a wrong backward, accumulating gradients, a drift
     const LayerReport rows = check_layer(ScaledTanh<double>(4), X);
     CHECK(failed_checks(rows) == "input rows;");
     CHECK_MESSAGE_CONTAINS(rows.str(), "input rows: FAILED (input_rows() is 4, X has 3)");
+}
+
+TEST_CASE("a layer's own fusion hooks, as the concept writes them, are found, used by Network and checked")
+{
+    static_assert(detail::takes_bias<CountingTanh>::value && detail::sums_bias_grad<CountingTanh>::value,
+                  "the hooks as documented must be detected");
+    static_assert(!detail::is_elementwise<CountingTanh>::value && !detail::is_elementwise<TanhWithPolicy>::value,
+                  "only mininn's activations run inside the fused head");
+    static_assert(detail::is_elementwise<Tanh<double>>::value && detail::is_elementwise<LeakyReLU<float>>::value);
+    static_assert(!detail::takes_bias<ScaledTanh<double>>::value && !detail::sums_bias_grad<ScaledTanh<double>>::value);
+
+    Rng rng(4);
+    const auto X = test::random_matrix<double>(3, 7, rng);
+    const label_vector y{0, 1, 2, 1, 0, 2, 1};
+    const LayerReport r = check_layer(CountingTanh{}, X);
+    CHECK_MESSAGE(r.passed(), r.str());
+    CHECK_MESSAGE_CONTAINS(r.str(), "CountingTanh: fused bias + forward (activate_in_place): ok");
+    CHECK_MESSAGE_CONTAINS(r.str(), "CountingTanh: fused backward + bias sum (backward_bias_sum): ok");
+
+    Dense<double> d1(3, 5, init::xavier, rng), d2(5, 3, init::xavier, rng);
+    Network mine{d1, TanhWithPolicy{}, d2, Softmax{}};
+    Network ref{d1, Tanh<double>{}, d2, Softmax{}};
+    const double l_mine = mine.compute_gradients(CrossEntropy{}, X, y);
+    const double l_ref = ref.compute_gradients(CrossEntropy{}, X, y);
+    CHECK(l_mine == doctest::Approx(l_ref).epsilon(1e-13));
+    const auto& hooks = mine.layer<1>();
+    CHECK(hooks.fused_forward == 1);  // Dense writes W X into its buffer, then bias + tanh in one pass
+    CHECK(hooks.fused_backward == 1); // tanh' and the Dense bias gradient in one pass
+    CHECK(hooks.plain_forward == 0);
+    CHECK(hooks.plain_backward == 0);
+    std::vector<double> g_mine, g_ref;
+    mine.visit_parameters([&](auto&, auto& g) { g_mine.insert(g_mine.end(), g.begin(), g.end()); });
+    ref.visit_parameters([&](auto&, auto& g) { g_ref.insert(g_ref.end(), g.begin(), g.end()); });
+    REQUIRE(g_mine.size() == g_ref.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < g_mine.size(); ++i)
+        worst = std::max(worst, std::abs(g_mine[i] - g_ref[i]));
+    CHECK(worst < 1e-14);
+    CHECK(worst > -1); // a NaN fails the line above
+    // Not in the fused head, so the layers still hold the forward pass and backward() may run;
+    // the same network with mininn's Tanh ran the fused head, which consumes it.
+    CHECK_NOTHROW(mine.backward(matrix<double>(mine.output() - one_hot<double>(y, 3)) / 7.0));
+    CHECK_THROWS_WITH_AS(ref.backward(matrix<double>(xt::zeros<double>({3, 7}))), doctest::Contains("consumed"),
+                         std::logic_error);
+    const auto report = check_gradients(mine, CrossEntropy{}, X, y);
+    CHECK_MESSAGE(report.passed(), report.str());
 }

@@ -169,7 +169,7 @@ TEST_CASE("DataParallel starts every rank from rank 0's weights")
     auto other = make_net<double>(5, world->rank() == 0 ? 4 : 5, 3, 1);
     if (world->size() > 1)
         CHECK(test::message_of<std::invalid_argument>([&] { dist::DataParallel bad(*world, other); }) ==
-              "distributed: the ranks' networks differ: between 39 and 48 parameters");
+              "distributed: the ranks' networks differ: between 39 and 48 values in their tensors");
 }
 
 TEST_CASE("full-batch steps equal one process's: double to 1e-12, float to 1e-5, uneven and empty shards")

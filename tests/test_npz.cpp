@@ -79,8 +79,9 @@ TEST_CASE("numpy.load reads the archive, and its arrays equal mininn's weights")
             lines[name].push_back(word);
     }
     REQUIRE(lines.size() == 5);
-    CHECK(lines["architecture"] == std::vector<std::string>{"bytes", "Dense", "3→4;", "Sigmoid;", "Dense", "4→2;",
-                                                             "Softmax;", "float64"});
+    CHECK(lines["architecture"] == std::vector<std::string>{"json", "mininn", "2", "Dense(in=3,out=4)[W,b]",
+                                                            "Sigmoid[]", "Dense(in=4,out=2)[W,b]", "Softmax[]",
+                                                            "float64"});
     net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
         const auto& words = lines[detail::cat("layer", layer, ".", role)];
         REQUIRE(words.size() == 2 + p.size());
@@ -102,13 +103,12 @@ TEST_CASE("load refuses another architecture, scalar type, or a damaged file, an
     auto wider = model<float>(5, 6);
     const auto before = params(wider);
     auto msg = test::message_of<io_error>([&] { load(wider, path); });
-    CHECK(msg == path + ": the saved architecture 'Dense 3→4; Sigmoid; Dense 4→2; Softmax; float32' does not match "
-                        "the network's 'Dense 3→6; Sigmoid; Dense 6→2; Softmax; float32'");
+    CHECK(msg == path + ": layer 0 is Dense(in=3, out=4) in the file, Dense(in=3, out=6) in the network");
     CHECK(params(wider)[0] == before[0]);
 
     auto as_double = model<double>(4);
     msg = test::message_of<io_error>([&] { load(as_double, path); });
-    CHECK_MESSAGE_CONTAINS(msg, "does not match the network's 'Dense 3→4; Sigmoid; Dense 4→2; Softmax; float64'");
+    CHECK(msg == path + ": the file holds float32 parameters, the network is float64");
 
     msg = test::message_of<io_error>([&] { load(net, path + ".missing"); });
     CHECK_MESSAGE_CONTAINS(msg, ": cannot open the archive");
@@ -199,7 +199,8 @@ TEST_CASE("load_npz reads an archive from memory and refuses bytes that are not 
     CHECK(params(a)[2] == params(b)[2]);
     CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { load_npz(b, "not a zip file", "junk"); }),
                            "junk: cannot open the archive");
-    CHECK(test::message_of<io_error>([&] { load_npz(b, "", "empty"); }) == "empty: no array 'architecture.npy' in the archive");
+    CHECK(test::message_of<io_error>([&] { load_npz(b, "", "empty"); }) ==
+          "empty: no 'architecture' entry: not a model saved by mininn");
     fs::remove(path);
 }
 
@@ -239,5 +240,61 @@ TEST_CASE("the same network saves to the same bytes: entries are stored and date
         CHECK(t->tm_mday == 1);
     }
     zip_discard(z);
+    fs::remove(path);
+}
+
+TEST_CASE("files written before the architecture was structured (version 1, tests/data/format1) still load")
+{
+    // The networks tests/data/format1/gen.cpp saved, built again from the same seeds.
+    const std::string dir = std::string(MININN_TEST_DIR) + "/data/format1/";
+    Rng rng(2026);
+    Network a{Dense<float>(4, 3, init::xavier, rng), Sigmoid{}, Dense<float>(3, 2, init::xavier, rng), Softmax{}};
+    auto into = a;
+    into.visit_parameters([](auto& p, auto&) { p.fill(0); });
+    load(into, dir + "format1_float_sigmoid.npz");
+    CHECK(params(into) == params(a));
+
+    Rng rng2(7);
+    Network b{Dense<double>(3, 5, init::he, rng2), LeakyReLU<double>(0.2), Dropout<double>(0.25, 11),
+              Dense<double>(5, 1, init::xavier, rng2), Identity{}};
+    auto b2 = b;
+    b2.visit_parameters([](auto& p, auto&) { p.fill(0); });
+    load(b2, dir + "format1_double_leaky_dropout.npz");
+    CHECK(params(b2) == params(b));
+    Adam<double> opt(0.01);
+    load_checkpoint(dir + "format1_double_checkpoint.npz", b2, opt);
+    CHECK(opt.checkpoint_state().steps == 1);
+    CHECK(params(b2) != params(b)); // the checkpoint was written after one step
+
+    // version 1 compared its text: a different network is still refused, naming both
+    Network wider{Dense<float>(4, 5, init::xavier, rng), Sigmoid{}, Dense<float>(5, 2, init::xavier, rng), Softmax{}};
+    CHECK(test::message_of<io_error>([&] { load(wider, dir + "format1_float_sigmoid.npz"); }) ==
+          dir + "format1_float_sigmoid.npz: the saved architecture 'Dense 4→3; Sigmoid; Dense 3→2; Softmax; float32' "
+                "does not match the network's 'Dense 4→5; Sigmoid; Dense 5→2; Softmax; float32'");
+}
+
+TEST_CASE("an architecture of a newer format version, or with an attribute that differs in its last digit, is refused")
+{
+    auto net = model<double>(3);
+    auto entries = detail::parameter_entries(net);
+    REQUIRE(entries[0].first == "architecture");
+    std::string text = detail::architecture(net);
+    const auto v = text.find("\"version\": 2");
+    REQUIRE(v != std::string::npos);
+    text.replace(v, 12, "\"version\": 3");
+    entries[0].second = detail::npy_bytes(text);
+    const auto path = temp_path("newer.npz");
+    write_file_atomic(path, detail::npz_build(entries, path));
+    CHECK(test::message_of<io_error>([&] { load(net, path); }) ==
+          path + ": architecture: version 3 is newer than this mininn reads (2); read it with a newer mininn");
+
+    // attributes are exact: version 1 wrote 6 significant digits, and these two read alike there
+    Rng rng(4);
+    Network a{Dense<double>(2, 3, init::xavier, rng), LeakyReLU<double>(0.1), Dense<double>(3, 1, init::xavier, rng)};
+    Network b{Dense<double>(2, 3, init::xavier, rng), LeakyReLU<double>(0.1000000001),
+              Dense<double>(3, 1, init::xavier, rng)};
+    save(a, path);
+    CHECK(test::message_of<io_error>([&] { load(b, path); }) ==
+          path + ": layer 1 is LeakyReLU(alpha=0.1) in the file, LeakyReLU(alpha=0.1000000001) in the network");
     fs::remove(path);
 }

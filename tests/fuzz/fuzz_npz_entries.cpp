@@ -1,8 +1,9 @@
 // libFuzzer harness: load_npz on valid zip archives whose entries come from the input, so the
 // .npy parsing and the shape and dtype checks are reached without the zip layer refusing
 // first. The input is cut into five parts (fuzz::split): the architecture and the four arrays.
-// A part starting with byte 0 gets the header the network expects, with the rest as its data;
-// any other part is used as the whole entry.
+// A part starting with byte 0 gets the header the network expects, with the rest as its data
+// (for the architecture: the rest is its text, so the JSON reader is fuzzed directly); any
+// other part is used as the whole entry.
 #include <zip.h>
 
 #include "fuzz_npz.hpp"
@@ -32,7 +33,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const char* names[] = {"architecture.npy", "layer0.W.npy", "layer0.b.npy", "layer2.W.npy", "layer2.b.npy"};
     const auto parts = fuzz::split(data, size, 5);
     std::vector<std::string> blobs;
-    blobs.push_back(parts[0].empty() ? arch : std::string(parts[0].begin(), parts[0].end()));
+    if (parts[0].empty())
+        blobs.push_back(arch);
+    else if (parts[0][0] == 0)
+        blobs.push_back(mininn::detail::npy_bytes(std::string(parts[0].begin() + 1, parts[0].end())));
+    else
+        blobs.push_back(std::string(parts[0].begin(), parts[0].end()));
     for (std::size_t k = 0; k < 4; ++k)
         blobs.push_back(entry(parts[k + 1], headers[k]));
 

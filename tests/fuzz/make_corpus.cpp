@@ -78,6 +78,11 @@ int main(int argc, char** argv)
         entries.push_back(e);
     });
     write(root / "corpus/npz_entries/valid", parts(entries));
+    // the same, with the architecture's JSON as text for the harness to wrap (byte 0 first)
+    const std::string json = mininn::detail::architecture(net);
+    entries[0] = {0};
+    entries[0].insert(entries[0].end(), json.begin(), json.end());
+    write(root / "corpus/npz_entries/valid-json", parts(entries));
 
     // csv: the first byte picks the options (see fuzz_csv.cpp)
     const std::string table = "a,b,label\n1,2.5,0\n-3,4e1,1\n", names = "5.1,3.5,setosa\n7.0,3.2,versicolor\n";

@@ -5,6 +5,7 @@
 #include "config.hpp"
 #include "errors.hpp"
 #include "tensor.hpp"
+#include "shape.hpp"
 #include "sparse.hpp"
 #include "random.hpp"
 #include "blas.hpp"

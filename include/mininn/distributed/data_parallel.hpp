@@ -15,6 +15,7 @@
 #include "../core/errors.hpp"
 #include "../io/npz.hpp"
 #include "../core/tensor.hpp"
+#include "../layers/spec.hpp"
 #include "../train/fit.hpp"
 
 namespace mininn {
@@ -58,23 +59,26 @@ public:
     const Communicator& communicator() const noexcept { return comm_; }
     Net& network() noexcept { return net_; }
 
-    /// Copies rank 0's parameters to every rank (one MPI_Bcast). Call it after changing the
-    /// weights on one rank (load() does).
+    /// Copies rank 0's parameters and layer state (every tensor a saved file holds) to every
+    /// rank (one MPI_Bcast). Call it after changing the weights on one rank (load() does).
     void broadcast_parameters()
     {
-        const auto lo = comm_.min(static_cast<std::uint64_t>(params_)), hi = comm_.max(static_cast<std::uint64_t>(params_));
+        std::size_t n = 0;
+        net_.visit_tensors([&](std::size_t, const TensorSpec&, auto& p) { n += p.size(); });
+        const auto lo = comm_.min(static_cast<std::uint64_t>(n)), hi = comm_.max(static_cast<std::uint64_t>(n));
         if (lo != hi)
             throw std::invalid_argument(mininn::detail::cat("distributed: the ranks' networks differ: between ", lo,
-                                                            " and ", hi, " parameters"));
+                                                            " and ", hi, " values in their tensors"));
+        std::vector<T> all(n);
         std::size_t k = 0;
-        net_.visit_parameters([&](auto& p, auto&) {
-            std::copy(p.begin(), p.end(), buf_.begin() + static_cast<std::ptrdiff_t>(k));
+        net_.visit_tensors([&](std::size_t, const TensorSpec&, auto& p) {
+            std::copy(p.begin(), p.end(), all.begin() + static_cast<std::ptrdiff_t>(k));
             k += p.size();
         });
-        comm_.broadcast(buf_.data(), params_, 0);
+        comm_.broadcast(all.data(), n, 0);
         k = 0;
-        net_.visit_parameters([&](auto& p, auto&) {
-            std::copy_n(buf_.begin() + static_cast<std::ptrdiff_t>(k), p.size(), p.begin());
+        net_.visit_tensors([&](std::size_t, const TensorSpec&, auto& p) {
+            std::copy_n(all.begin() + static_cast<std::ptrdiff_t>(k), p.size(), p.begin());
             k += p.size();
         });
     }

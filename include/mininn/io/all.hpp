@@ -2,5 +2,6 @@
 #pragma once
 
 #include "output.hpp"
+#include "architecture.hpp"
 #include "npz.hpp"
 #include "checkpoint.hpp"

@@ -41,7 +41,8 @@ struct FitState {
     Schedule::State schedule;
     double best = std::numeric_limits<double>::infinity(); ///< early stopping's best watched loss
     std::size_t since_best = 0, best_epoch = 0;
-    std::vector<std::vector<double>> best_weights; ///< per parameter, empty if none was kept
+    std::vector<std::vector<double>>
+        best_weights; ///< per saved tensor (Network::visit_tensors), empty if none was kept
 };
 
 namespace detail {
@@ -139,6 +140,8 @@ FitState load_checkpoint(const std::string& path, Net& net, Opt& opt)
     std::vector<std::size_t> sizes; // each parameter's size, by position
     net.visit_parameters([&](auto& p, auto&) { sizes.push_back(p.size()); });
     const std::size_t params = sizes.size();
+    std::vector<std::size_t> saved; // each saved tensor's (parameters, then state), as the best weights hold them
+    net.visit_tensors([&](std::size_t, const TensorSpec&, auto& p) { saved.push_back(p.size()); });
     const std::size_t limit = 4 * detail::npz_max_bytes(net) + 64 * detail::npy_header_max;
     const std::string bytes = detail::read_archive_file(path, limit);
     if (bytes.size() > limit)
@@ -181,11 +184,11 @@ FitState load_checkpoint(const std::string& path, Net& net, Opt& opt)
     fit.base_rate = values[0];
     fit.schedule = Schedule::State{values[1], values[2], static_cast<std::size_t>(values[3])};
     fit.best = values[4];
-    if (counts[3] != 0 && counts[3] != params)
-        throw io_error(cat(path, ": best weights for ", counts[3], " parameters; the network has ", params));
+    if (counts[3] != 0 && counts[3] != saved.size())
+        throw io_error(cat(path, ": best weights for ", counts[3], " tensors; the network has ", saved.size()));
     for (std::size_t k = 0; k < counts[3]; ++k)
         fit.best_weights.push_back(detail::values_of<double>(
-            r.data(cat("fit.best.", k), "<f8", cat(sizes[k], ","), sizes[k] * sizeof(double))));
+            r.data(cat("fit.best.", k), "<f8", cat(saved[k], ","), saved[k] * sizeof(double))));
 
     // Everything is checked: now change the network and the optimizer.
     detail::apply_parameters(net, weights);

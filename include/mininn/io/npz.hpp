@@ -22,6 +22,7 @@
 #include <zip.h>
 
 #include "../core/errors.hpp"
+#include "architecture.hpp"
 #include "output.hpp"
 #include "../core/tensor.hpp"
 
@@ -152,9 +153,10 @@ inline std::string read_entry(zip_t* z, const std::string& name, const std::stri
     return out;
 }
 
-/// "Dense 784→64; Sigmoid; Dense 64→10; Softmax; float32"
+// The architecture as version 1 wrote it, from the layers' names: "Dense 784→64; Sigmoid;
+// Dense 64→10; Softmax; float32". Only to check files of that version.
 template <class Net>
-std::string architecture(const Net& net)
+std::string version1_architecture(const Net& net)
 {
     std::string s = net.summary(), out;
     std::size_t pos = 0;
@@ -164,6 +166,13 @@ std::string architecture(const Net& net)
         s.erase(0, s.find('\n') + 1);
     }
     return out + (std::is_same_v<typename Net::value_type, float> ? "float32" : "float64");
+}
+
+// The architecture entry save() writes (io/architecture.hpp).
+template <class Net>
+std::string architecture(const Net& net)
+{
+    return architecture_json(net.specs(), scalar_name<typename Net::value_type>());
 }
 
 // The earliest time a zip entry can carry (1980-01-01 00:00, local time, as zip dates are).
@@ -241,14 +250,15 @@ inline std::string npz_build(const std::vector<std::pair<std::string, std::strin
 template <class Net>
 std::string npz_archive(Net& net, const std::string& where);
 
-// The entries save() writes: the architecture, then every parameter as "layer<i>.<role>".
+// The entries save() writes: the architecture, then every tensor (parameters, then state) as
+// "layer<i>.<name>".
 template <class Net>
 std::vector<std::pair<std::string, std::string>> parameter_entries(Net& net)
 {
     std::vector<std::pair<std::string, std::string>> entries;
     entries.emplace_back("architecture", npy_bytes(architecture(net)));
-    net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
-        entries.emplace_back(cat("layer", layer, ".", role), npy_array(p));
+    net.visit_tensors([&](std::size_t layer, const TensorSpec& t, auto& p) {
+        entries.emplace_back(cat("layer", layer, ".", t.name), npy_array(p));
     });
     return entries;
 }
@@ -265,7 +275,9 @@ template <class Net>
 std::size_t npz_max_bytes(Net& net)
 {
     std::size_t total = 2 * npy_header_max + 4096;
-    net.visit_parameters([&](auto& p, auto&) { total += p.size() * sizeof(p.data()[0]) * 101 / 100 + npy_header_max + 1024; });
+    net.visit_tensors([&](std::size_t, const TensorSpec&, auto& p) {
+        total += p.size() * sizeof(p.data()[0]) * 101 / 100 + npy_header_max + 1024;
+    });
     return total;
 }
 
@@ -353,18 +365,20 @@ std::string npy_shape_text(const P& p)
     return s;
 }
 
-// Every parameter's bytes from an archive saved by save(), after checking the architecture and
-// each array; nothing of net changes.
+// Every tensor's bytes from an archive saved by save(), after checking the architecture
+// against the network's and each array; nothing of net changes.
 template <class Net>
 std::vector<std::string> read_parameters(Net& net, const npz_reader& r)
 {
     using T = typename Net::value_type;
-    const std::string want = architecture(net), got = r.text("architecture");
-    if (got != want)
-        throw io_error(cat(r.where(), ": the saved architecture '", got, "' does not match the network's '", want, "'"));
+    if (!r.has("architecture"))
+        throw io_error(cat(r.where(), ": no 'architecture' entry: not a model saved by mininn"));
+    const SavedArchitecture a = parse_architecture(r.text("architecture"), r.where());
+    check_architecture(a, net.specs(), scalar_name<T>(), version1_architecture(net), r.where());
     std::vector<std::string> data;
-    net.visit_named_parameters([&](std::size_t layer, const std::string&, const char* role, auto& p, auto&) {
-        data.push_back(r.data(cat("layer", layer, ".", role), npy_descr<T>(), npy_shape_text(p), p.size() * sizeof(T)));
+    net.visit_tensors([&](std::size_t layer, const TensorSpec& t, auto& p) {
+        data.push_back(
+            r.data(cat("layer", layer, ".", t.name), npy_descr<T>(), npy_shape_text(p), p.size() * sizeof(T)));
     });
     return data;
 }
@@ -373,7 +387,7 @@ template <class Net>
 void apply_parameters(Net& net, const std::vector<std::string>& data)
 {
     std::size_t k = 0;
-    net.visit_parameters([&](auto& p, auto&) {
+    net.visit_tensors([&](std::size_t, const TensorSpec&, auto& p) {
         std::memcpy(p.data(), data[k].data(), data[k].size());
         ++k;
     });

@@ -10,11 +10,14 @@
 #include "../core/config.hpp"
 
 #include <cstddef>
+#include <type_traits>
+#include <utility>
 #include <string>
 
 #include "../detail/kernels.hpp"
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
+#include "spec.hpp"
 
 MININN_SIMD_WARNINGS_OFF
 
@@ -38,6 +41,7 @@ public:
 
     const Policy& policy() const noexcept { return policy_; }
     std::string name() const { return policy_.name(); }
+    LayerSpec spec() const { return policy_.spec(); }
     std::size_t input_rows() const noexcept { return 0; }
     std::size_t output_rows(std::size_t rows) const noexcept { return rows; }
 
@@ -127,8 +131,19 @@ private:
     input_binding<T> input_;
 };
 
+// mininn's own elementwise activations: the layers derived from elementwise<T, Policy>, whose
+// policy the fused classifier head (train/fused_head.hpp) applies inside its sweep. Not a hook
+// of the layer concept: a layer of your own runs through its forward and backward.
+template <class T, class Policy>
+std::true_type derives_elementwise(const elementwise<T, Policy>*);
+std::false_type derives_elementwise(...);
+template <class L>
+struct is_elementwise : decltype(derives_elementwise(std::declval<const L*>())) {
+};
+
 struct sigmoid_policy {
     std::string name() const { return "Sigmoid"; }
+    LayerSpec spec() const { return {"Sigmoid", {}, {}}; }
     // Branch on the sign so exp never overflows: e^-|z| is in (0, 1].
     template <class V>
     V f(V z) const
@@ -148,6 +163,7 @@ struct sigmoid_policy {
 
 struct tanh_policy {
     std::string name() const { return "Tanh"; }
+    LayerSpec spec() const { return {"Tanh", {}, {}}; }
     template <class V>
     V f(V z) const
     {
@@ -164,6 +180,10 @@ struct tanh_policy {
 struct leaky_relu_policy {
     double alpha = 0.0;
     std::string name() const { return alpha == 0.0 ? "ReLU" : cat("LeakyReLU(", alpha, ")"); }
+    LayerSpec spec() const
+    {
+        return alpha == 0.0 ? LayerSpec{"ReLU", {}, {}} : LayerSpec{"LeakyReLU", {{"alpha", alpha}}, {}};
+    }
     template <class V>
     V f(V z) const
     {
@@ -180,6 +200,7 @@ struct leaky_relu_policy {
 
 struct identity_policy {
     std::string name() const { return "Identity"; }
+    LayerSpec spec() const { return {"Identity", {}, {}}; }
     template <class V>
     V f(V z) const
     {

@@ -2,9 +2,11 @@
 // weight initializers.
 #pragma once
 
+#include "spec.hpp"
 #include "layer.hpp"
 #include "init.hpp"
 #include "dense.hpp"
 #include "activations.hpp"
 #include "softmax.hpp"
 #include "dropout.hpp"
+#include "fusion.hpp"

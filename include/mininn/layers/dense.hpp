@@ -17,6 +17,7 @@
 #include "../core/random.hpp"
 #include "../core/sparse.hpp"
 #include "../core/tensor.hpp"
+#include "spec.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
@@ -93,6 +94,13 @@ public:
     std::size_t input_rows() const noexcept { return in_features(); }
     std::size_t output_rows(std::size_t) const noexcept { return out_features(); }
     std::string name() const { return detail::cat("Dense ", in_features(), "→", out_features()); }
+    /// op "Dense", attributes in and out; W decays, b does not.
+    LayerSpec spec() const
+    {
+        return {"Dense",
+                {{"in", static_cast<double>(in_features())}, {"out", static_cast<double>(out_features())}},
+                {{"W", true, true}, {"b", true, false}}};
+    }
 
     /// X: any 2-D xtensor expression [in, n]. An lvalue matrix<T> is used in place and must stay
     /// alive and unchanged until backward(); anything else is copied (or moved) into a reused buffer.

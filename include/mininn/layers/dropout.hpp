@@ -12,6 +12,7 @@
 #include "../core/errors.hpp"
 #include "../core/random.hpp"
 #include "../core/tensor.hpp"
+#include "spec.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
@@ -43,6 +44,8 @@ public:
     const Rng& generator() const noexcept { return rng_; }
     Rng& generator() noexcept { return rng_; } ///< checkpoints save and restore it
     std::string name() const { return detail::cat("Dropout(", p_, ")"); }
+    /// op "Dropout", attribute rate (its generator is in checkpoints, not in the spec).
+    LayerSpec spec() const { return {"Dropout", {{"rate", p_}}, {}}; }
     std::size_t input_rows() const noexcept { return 0; }
     std::size_t output_rows(std::size_t rows) const noexcept { return rows; }
     std::size_t parameter_count() const noexcept { return 0; }

@@ -18,11 +18,22 @@
 //       May skip dL/dX when need_input_grad is false (the first layer of a network).
 //   std::size_t parameter_count() const;               scalars in all parameters
 //   template <class F> void visit_parameters(F&& f);   f(role, parameter, gradient) for each
-//       parameter tensor in a fixed order. Role "b" marks a bias (weight decay leaves biases
-//       alone by default); any other role ("W", ...) decays.
+//       parameter tensor in a fixed order; role names the tensor ("W", "b") in saved files.
 //
 // Optional:
 //
+//   Shape input_shape() const;                       (core/shape.hpp)
+//   Shape output_shape(const Shape& in) const;
+//       the shape of one sample in and out, for layers of images (channels × height × width):
+//       a Network checks them along the chain. Without them: input_rows() and output_rows().
+//   LayerSpec spec() const;                          (layers/spec.hpp)
+//       the layer as data: op, attributes with exact values, and its tensors with their roles
+//       (trained or state; decayed or not), the trained ones in visit_parameters order, then
+//       the state in visit_state order. Saved files record it and loading compares it. Without
+//       it: name() as the op, no attributes, every parameter trained and decayed.
+//   template <class F> void visit_state(F&& f);      f(name, tensor) for each tensor the layer
+//       keeps that no optimizer updates (running statistics): saved, checkpointed, broadcast
+//       over MPI and restored with the best weights, as the parameters are.
 //   static constexpr bool parameter_free = true;
 //       a layer template without parameters (Sigmoid, Softmax, ...). A Network rebinds it to
 //       its scalar type (Sigmoid{} in a double network is Sigmoid<double>), so it needs a
@@ -36,6 +47,9 @@
 //     matrix<T>& backward_bias_sum(matrix<T>& dOut, vector<T>& db, std::size_t index);
 //         backward in place (dOut becomes dZ) that also writes db[i] = sum_j dZ[i, j], the bias
 //         gradient of the Dense layer before it.
+//     A hook is used only when its signature matches exactly as written here, and the bias hook
+//     only as a pair (half of it is refused at compile time). The fused classifier head is not
+//     a hook: it applies only mininn's own elementwise activations (Sigmoid, Tanh, ReLU, ...).
 //
 //   void set_training(bool on);
 //       training (true, the default) or evaluation mode, set by Network::train() / eval();
@@ -54,7 +68,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "../core/shape.hpp"
 #include "../core/tensor.hpp"
+#include "spec.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
@@ -101,36 +117,26 @@ MININN_LAYER_HAS(layer_has_parameter_count, std::size_t(std::declval<const L&>()
 MININN_LAYER_HAS(layer_has_visit_parameters,
                  std::declval<L&>().visit_parameters(any_parameter_visitor{}))
 
+// The fusion hooks. Each is used only when present in full: the bias hook is a pair, and a
+// layer with half of it is refused (check_layer_concept), so that a misspelt hook cannot fall
+// back to the plain path unnoticed.
+
+MININN_LAYER_HAS(layer_has_output_for,
+                 static_cast<matrix<typename L::value_type>&>(std::declval<L&>().output_for(std::size_t(1),
+                                                                                            std::size_t(1))))
+MININN_LAYER_HAS(layer_has_activate_in_place,
+                 static_cast<const matrix<typename L::value_type>&>(
+                     std::declval<L&>().activate_in_place(std::declval<const typename L::value_type*>())))
+MININN_LAYER_HAS(sums_bias_grad, static_cast<matrix<typename L::value_type>&>(std::declval<L&>().backward_bias_sum(
+                                     std::declval<matrix<typename L::value_type>&>(),
+                                     std::declval<vector<typename L::value_type>&>(), std::size_t(0))))
+
 #undef MININN_LAYER_HAS
 
 // Layers that let the preceding Dense layer write W X into their output buffer, then add its
 // bias and apply themselves in place, in one pass.
-template <class L, class = void>
-struct takes_bias : std::false_type {
-};
 template <class L>
-struct takes_bias<
-    L, std::void_t<decltype(std::declval<L&>().activate_in_place(std::declval<const typename L::value_type*>()))>>
-    : std::true_type {
-};
-
-// Elementwise activations, whose policy the fused classifier head applies itself.
-template <class L, class = void>
-struct is_elementwise : std::false_type {
-};
-template <class L>
-struct is_elementwise<L, std::void_t<decltype(std::declval<const L&>().policy())>> : std::true_type {
-};
-
-// Layers whose backward can also write the preceding Dense layer's bias gradient.
-template <class L, class = void>
-struct sums_bias_grad : std::false_type {
-};
-template <class L>
-struct sums_bias_grad<
-    L, std::void_t<decltype(std::declval<L&>().backward_bias_sum(std::declval<matrix<typename L::value_type>&>(),
-                                                                 std::declval<vector<typename L::value_type>&>()))>>
-    : std::true_type {
+struct takes_bias : std::bool_constant<layer_has_output_for<L>::value && layer_has_activate_in_place<L>::value> {
 };
 
 template <class L, class = void>
@@ -145,6 +151,38 @@ struct has_set_frozen : std::false_type {
 template <class L>
 struct has_set_frozen<L, std::void_t<decltype(std::declval<L&>().set_frozen(true))>> : std::true_type {
 };
+
+template <class L, class = void>
+struct layer_has_input_shape : std::false_type {
+};
+template <class L>
+struct layer_has_input_shape<L, std::void_t<decltype(Shape(std::declval<const L&>().input_shape()))>> : std::true_type {
+};
+template <class L, class = void>
+struct layer_has_output_shape : std::false_type {
+};
+template <class L>
+struct layer_has_output_shape<L, std::void_t<decltype(Shape(std::declval<const L&>().output_shape(Shape())))>>
+    : std::true_type {
+};
+
+// The shape a layer takes and the one it gives for `in`: its own hooks, or its row counts.
+template <class L>
+Shape input_shape_of(const L& l)
+{
+    if constexpr (layer_has_input_shape<L>::value)
+        return l.input_shape();
+    else
+        return Shape(l.input_rows());
+}
+template <class L>
+Shape output_shape_of(const L& l, const Shape& in)
+{
+    if constexpr (layer_has_output_shape<L>::value)
+        return l.output_shape(in);
+    else
+        return Shape(l.output_rows(in.size()));
+}
 
 /// Checks L against the layer concept above, one static_assert per missing member.
 template <class L>
@@ -171,9 +209,17 @@ constexpr bool check_layer_concept()
         static_assert(layer_has_visit_parameters<L>::value,
                       "a layer needs `template <class F> void visit_parameters(F&& f)` calling f(role, p, g) for "
                       "each parameter, or nothing (mininn/layers/layer.hpp)");
+        constexpr bool pair = layer_has_output_for<L>::value == layer_has_activate_in_place<L>::value;
+        static_assert(pair,
+                      "a layer's fused bias hook is a pair: `matrix<T>& output_for(std::size_t rows, std::size_t n)` "
+                      "and `const matrix<T>& activate_in_place(const T* bias)`, both or neither "
+                      "(mininn/layers/layer.hpp)");
+        constexpr bool shapes = layer_has_input_shape<L>::value == layer_has_output_shape<L>::value;
+        static_assert(shapes, "a layer's shape hooks are a pair: `Shape input_shape() const` and `Shape "
+                              "output_shape(const Shape& in) const`, both or neither (mininn/layers/layer.hpp)");
         return layer_has_name<L>::value && layer_has_input_rows<L>::value && layer_has_output_rows<L>::value &&
                layer_has_forward<L>::value && layer_has_backward<L>::value && layer_has_parameter_count<L>::value &&
-               layer_has_visit_parameters<L>::value;
+               layer_has_visit_parameters<L>::value && pair && shapes;
     }
 }
 

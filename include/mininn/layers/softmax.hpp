@@ -9,6 +9,7 @@
 #include "../detail/kernels.hpp"
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
+#include "spec.hpp"
 
 MININN_SIMD_WARNINGS_OFF
 
@@ -33,6 +34,7 @@ public:
     }
 
     std::string name() const { return "Softmax"; }
+    LayerSpec spec() const { return {"Softmax", {}, {}}; }
     std::size_t input_rows() const noexcept { return 0; }
     std::size_t output_rows(std::size_t rows) const noexcept { return rows; }
 

@@ -45,7 +45,7 @@ public:
         const T c2 = T(1) - static_cast<T>(std::pow(static_cast<double>(b2), t_));
         const T lr_c1 = lr / c1, inv_c2 = T(1) / c2; // one division per entry instead of three
         const char* who = h_.weight_decay().rate > 0 ? "AdamW" : "Adam";
-        state_.each(net, who, [&](const char* role, T* p, const T* g, std::size_t n, T* m, T* v) {
+        state_.each(net, who, [&](const TensorSpec& role, T* p, const T* g, std::size_t n, T* m, T* v) {
             const T decay = h_.decay_for(role);
             detail::update(
                 n,

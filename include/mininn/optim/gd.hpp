@@ -38,7 +38,7 @@ public:
     void step(Net& net) const
     {
         const T lr = h_.learning_rate();
-        detail::visit_with_roles(net, [&](const char* role, auto& p, const auto& g) {
+        detail::visit_with_roles(net, [&](const TensorSpec& role, auto& p, const auto& g) {
             // A loop of mininn's own rather than an xtensor expression: the same operations,
             // without an expression assigner for every parameter shape in every program.
             const T decay = h_.decay_for(role);

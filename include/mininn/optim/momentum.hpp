@@ -35,7 +35,7 @@ public:
     {
         const T lr = h_.learning_rate(), mu = mu_;
         const bool nesterov = nesterov_;
-        state_.each(net, "Momentum", [&](const char* role, T* p, const T* g, std::size_t n, T* v) {
+        state_.each(net, "Momentum", [&](const TensorSpec& role, T* p, const T* g, std::size_t n, T* v) {
             const T decay = h_.decay_for(role);
             detail::update(
                 n,

@@ -15,13 +15,15 @@
 #include <vector>
 
 #include "../core/errors.hpp"
+#include "../layers/spec.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
 
 /// Decoupled weight decay (Loshchilov & Hutter, as in AdamW), for every optimizer: each step
 /// first multiplies a parameter by (1 - lr rate), apart from and before its gradient update.
-/// Biases (parameters whose role is "b") are left alone unless biases is true.
+/// Parameters whose spec says they do not decay (TensorSpec::decayed false: Dense's bias) are
+/// left alone unless biases is true.
 struct WeightDecay {
     double rate = 0;
     bool biases = false;
@@ -49,8 +51,6 @@ void check_rate(const char* who, const char* what, T v, T lo, T hi, bool lo_open
         throw std::invalid_argument(cat(who, ": ", what, " must be in ", lo_open ? "(" : "[", lo, ", ", hi, "), got ", v));
 }
 
-inline bool is_bias_role(const char* role) noexcept { return role[0] == 'b' && role[1] == '\0'; }
-
 /// The learning rate and weight decay of an optimizer, checked whenever they are set.
 template <class T>
 class rate_and_decay {
@@ -77,10 +77,10 @@ public:
         wd_ = wd;
     }
 
-    /// The factor 1 - lr rate a step first multiplies a parameter of this role by (1: none).
-    T decay_for(const char* role) const noexcept
+    /// The factor 1 - lr rate a step first multiplies a parameter of this spec by (1: none).
+    T decay_for(const TensorSpec& t) const noexcept
     {
-        if (wd_.rate == 0 || (!wd_.biases && is_bias_role(role)))
+        if (wd_.rate == 0 || (!wd_.biases && !t.decayed))
             return T(1);
         return T(1) - lr_ * static_cast<T>(wd_.rate);
     }
@@ -95,33 +95,36 @@ template <class Net, class F, class = void>
 struct has_roles : std::false_type {
 };
 template <class Net, class F>
-struct has_roles<Net, F, std::void_t<decltype(std::declval<Net&>().visit_parameter_roles(std::declval<F&>()))>>
+struct has_roles<Net, F, std::void_t<decltype(std::declval<Net&>().visit_parameter_specs(std::declval<F&>()))>>
     : std::true_type {
 };
 
-/// f(role, p, g) for every parameter of net, in visit_parameters order: a Network names each
-/// role; anything else with only visit_parameters(f(p, g)) has all its parameters taken as weights.
+/// f(spec, p, g) for every parameter of net, in visit_parameters order: a Network gives each
+/// parameter's TensorSpec; anything else with only visit_parameters(f(p, g)) has all its
+/// parameters taken as weights that decay.
 template <class Net, class F>
 void visit_with_roles(Net& net, F&& f)
 {
-    if constexpr (has_roles<Net, F>::value)
-        net.visit_parameter_roles(f);
-    else
-        net.visit_parameters([&](auto& p, auto& g) { f("W", p, g); });
+    if constexpr (has_roles<Net, F>::value) {
+        net.visit_parameter_specs(f);
+    } else {
+        const TensorSpec weight{"W", true, true};
+        net.visit_parameters([&](auto& p, auto& g) { f(weight, p, g); });
+    }
 }
 
 /// Per-parameter state buffers (one flat vector per slot and parameter).
 template <class T, std::size_t Slots>
 class optimizer_state {
 public:
-    /// Calls f(role, p, g, n, s0, ...) with flat pointers for every parameter of net, creating
+    /// Calls f(spec, p, g, n, s0, ...) with flat pointers for every parameter of net, creating
     /// the state on the first call and checking it against the network on later ones.
     template <class Net, class F>
     void each(Net& net, const char* who, F&& f)
     {
         std::size_t k = 0;
         const bool first = sizes_.empty();
-        visit_with_roles(net, [&](const char* role, auto& p, const auto& g) {
+        visit_with_roles(net, [&](const TensorSpec& role, auto& p, const auto& g) {
             const std::size_t n = p.size();
             if (first) {
                 sizes_.push_back(n);
@@ -158,7 +161,7 @@ public:
 
 private:
     template <class F, std::size_t... S>
-    void call(F& f, std::size_t k, const char* role, T* p, const T* g, std::size_t n, std::index_sequence<S...>)
+    void call(F& f, std::size_t k, const TensorSpec& role, T* p, const T* g, std::size_t n, std::index_sequence<S...>)
     {
         f(role, p, g, n, state_[S][k].data()...);
     }

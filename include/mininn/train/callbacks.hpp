@@ -16,6 +16,7 @@
 
 #include "../core/errors.hpp"
 #include "../detail/kernels.hpp"
+#include "../layers/spec.hpp"
 #include "../optim/schedule.hpp"
 #include "evaluate.hpp"
 #include "history.hpp"
@@ -88,7 +89,7 @@ struct early_stopping {
             history.best_epoch = epoch;
             if (options.restore_best_weights) {
                 best_params.clear();
-                net.visit_parameters([&](auto& p, auto&) { best_params.emplace_back(p); });
+                net.visit_tensors([&](std::size_t, const TensorSpec&, auto& p) { best_params.emplace_back(p); });
             }
             return false;
         }
@@ -101,7 +102,7 @@ struct early_stopping {
         if (options.patience == 0 || !options.restore_best_weights || best_params.empty())
             return;
         std::size_t k = 0;
-        net.visit_parameters([&](auto& p, auto&) { xt::noalias(p) = best_params[k++]; });
+        net.visit_tensors([&](std::size_t, const TensorSpec&, auto& p) { xt::noalias(p) = best_params[k++]; });
     }
 };
 

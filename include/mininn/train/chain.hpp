@@ -8,19 +8,24 @@
 #include <cstddef>
 #include <memory>
 #include <ostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
 #include "../detail/helper_thread.hpp"
 #include "../layers/activations.hpp"
+#include "../core/shape.hpp"
 #include "../layers/dense.hpp"
+#include "../layers/fusion.hpp"
 #include "../layers/layer.hpp"
 #include "../layers/softmax.hpp"
+#include "../layers/spec.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
@@ -81,16 +86,24 @@ class chain {
 public:
     using T = typename net_scalar<Layers...>::type;
     static constexpr std::size_t depth = sizeof...(Layers);
+    template <std::size_t I>
+    using layer_t = std::tuple_element_t<I, std::tuple<Layers...>>;
 
     /// Throws shape_error when adjacent layers do not fit, naming both.
-    explicit chain(Layers... layers) : layers_(std::move(layers)...) { check_chain<0>(0, ""); }
+    /// Throws std::logic_error when a layer's spec() does not list the tensors it visits.
+    explicit chain(Layers... layers) : layers_(std::move(layers)...)
+    {
+        check_chain<0>(Shape(), "");
+        tabulate<0>();
+    }
 
     // A copy takes the layers and the thread setting and starts its own helper thread.
-    chain(const chain& o) : layers_(o.layers_), threads_(o.threads_) {}
+    chain(const chain& o) : layers_(o.layers_), trained_(o.trained_), threads_(o.threads_) {}
     chain(chain&&) noexcept = default;
     chain& operator=(const chain& o)
     {
         layers_ = o.layers_;
+        trained_ = o.trained_;
         threads_ = o.threads_;
         return *this;
     }
@@ -143,13 +156,11 @@ public:
         constexpr bool sparse = is_sparse_v<E>;
         static_assert(!sparse || is_dense<std::decay_t<decltype(l)>>::value,
                       "a sparse input (sparse_matrix, sparse_batch) needs a Dense first layer");
-        if constexpr (I + 1 < End && is_dense<std::decay_t<decltype(l)>>::value) {
-            auto& next = std::get<I + 1>(layers_);
-            if constexpr (takes_bias<std::decay_t<decltype(next)>>::value) {
-                check_input(x, l.input_rows(), I, l);
-                const std::size_t n = x.shape()[1];
-                l.forward_into(std::forward<E>(x), next.output_for(l.out_features(), n), I, sparse_helper<E>());
-                const matrix<T>& a = next.activate_in_place(std::as_const(l).bias().data());
+        if constexpr (I + 1 < End) {
+            using fusion = forward_fusion<layer_t<I>, layer_t<I + 1>>;
+            if constexpr (fusion::value) {
+                const matrix<T>& a =
+                    fusion::run(l, std::get<I + 1>(layers_), std::forward<E>(x), I, sparse_helper<E>());
                 if constexpr (I + 2 < End)
                     return forward_from<I + 2, End>(a);
                 else
@@ -169,16 +180,14 @@ public:
             return out;
     }
 
-    // Layer I computes the bias gradient of a Dense layer I - 1 in its own backward pass.
+    // Layers I - 1 and I run backward as one pass (layers/fusion.hpp).
     template <std::size_t I>
     static constexpr bool fuses_backward()
     {
-        using Tuple = std::tuple<Layers...>;
         if constexpr (I == 0)
             return false;
         else
-            return is_dense<std::tuple_element_t<I - 1, Tuple>>::value &&
-                   sums_bias_grad<std::tuple_element_t<I, Tuple>>::value;
+            return backward_fusion<layer_t<I - 1>, layer_t<I>>::value;
     }
 
     // Layers I, I-1, ..., 0 backwards from g = dL/d(output of I); returns dL/d(input of 0)
@@ -188,10 +197,8 @@ public:
     {
         auto& l = std::get<I>(layers_);
         if constexpr (fuses_backward<I>()) {
-            auto& dense = std::get<I - 1>(layers_);
-            dense_access::check_parameters(dense, I - 1);
-            matrix<T>& dz = l.backward_bias_sum(g, dense_access::bias_grad(dense), I);
-            matrix<T>& dx = dense.backward_with_bias_grad(dz, I - 1 > 0 || input_grad, I - 1);
+            matrix<T>& dx = backward_fusion<layer_t<I - 1>, layer_t<I>>::run(std::get<I - 1>(layers_), l, g,
+                                                                             I - 1 > 0 || input_grad, I);
             if constexpr (I >= 2)
                 return backward_from<I - 2>(dx, input_grad);
             else
@@ -205,24 +212,70 @@ public:
         }
     }
 
-    enum class visit { plain, roles, named };
+    enum class visit { plain, specs, named };
 
-    // f(p, g), f(role, p, g) or f(index, name, role, p, g).
+    // f(p, g), f(tensor_spec, p, g) or f(index, name, role, p, g) for every trained tensor.
     template <std::size_t I, visit How, class F>
-    void visit_layers(F& f)
+    void visit_layers(F& f, std::size_t k = 0)
     {
         if constexpr (I < depth) {
             auto& l = std::get<I>(layers_);
             if constexpr (How == visit::named) {
                 const std::string name = l.name();
                 l.visit_parameters([&](const char* role, auto& p, auto& g) { f(I, name, role, p, g); });
-            } else if constexpr (How == visit::roles) {
-                l.visit_parameters([&](const char* role, auto& p, auto& g) { f(role, p, g); });
+            } else if constexpr (How == visit::specs) {
+                l.visit_parameters([&](const char*, auto& p, auto& g) { f(trained_[k++], p, g); });
             } else {
                 l.visit_parameters([&](const char*, auto& p, auto& g) { f(p, g); });
             }
-            visit_layers<I + 1, How>(f);
+            visit_layers<I + 1, How>(f, k);
         }
+    }
+
+    // f(index, tensor_spec, tensor) for every tensor a saved file holds: each layer's trained
+    // tensors, then its state.
+    template <std::size_t I = 0, class F>
+    void visit_tensors(F& f)
+    {
+        if constexpr (I < depth) {
+            auto& l = std::get<I>(layers_);
+            const LayerSpec spec = spec_of(l);
+            std::size_t k = 0;
+            l.visit_parameters([&](const char*, auto& p, auto&) { f(I, spec.tensors[k++], p); });
+            if constexpr (layer_has_visit_state<std::decay_t<decltype(l)>>::value)
+                l.visit_state([&](const char*, auto& t) { f(I, spec.tensors[k++], t); });
+            visit_tensors<I + 1>(f);
+        }
+    }
+
+    // The shape of one sample after layers I.. for one of shape in (not known: each layer's own).
+    template <std::size_t I = 0>
+    Shape output_shape(const Shape& in) const
+    {
+        if constexpr (I < depth) {
+            const auto& l = std::get<I>(layers_);
+            return output_shape<I + 1>(output_shape_of(l, in.known() ? in : input_shape_of(l)));
+        } else {
+            return in;
+        }
+    }
+
+    // Each layer's spec, in order.
+    std::vector<LayerSpec> specs() const
+    {
+        return std::apply([](const auto&... l) { return std::vector<LayerSpec>{spec_of(l)...}; }, layers_);
+    }
+
+    std::size_t parameter_count() const
+    {
+        return std::apply([](const auto&... l) { return (std::size_t(0) + ... + l.parameter_count()); }, layers_);
+    }
+    // "layer I: name (count parameters)", a line per layer.
+    std::string summary() const
+    {
+        std::ostringstream os;
+        summarize<0>(os);
+        return os.str();
     }
 
     // "layer I: name (count parameters)" for layers I.. on.
@@ -238,19 +291,38 @@ public:
 
 private:
     template <std::size_t I>
-    void check_chain(std::size_t rows, const std::string& from)
+    void check_chain(const Shape& in, const std::string& from)
     {
         if constexpr (I < depth) {
             const auto& l = std::get<I>(layers_);
-            const std::size_t need = l.input_rows();
-            if (I > 0 && need != 0 && rows != 0 && need != rows)
-                throw shape_error(cat("layer ", I, " (", l.name(), "): expected input [", need,
-                                      ", n] (samples are columns), but ", from, " outputs [", rows, ", n]"));
-            check_chain<I + 1>(l.output_rows(rows), cat("layer ", I, " (", l.name(), ")"));
+            const Shape need = input_shape_of(l);
+            if (I > 0 && !shape_fits(need, in))
+                throw shape_error(cat("layer ", I, " (", l.name(), "): expected input ", batch_str(need),
+                                      " (samples are columns), but ", from, " outputs ", batch_str(in)));
+            check_chain<I + 1>(output_shape_of(l, in.known() ? in : need), cat("layer ", I, " (", l.name(), ")"));
+        }
+    }
+
+    // Each layer's spec against the tensors it visits, and the trained ones' specs in order
+    // (the visitors an optimizer calls every step read them from here, without allocating).
+    template <std::size_t I>
+    void tabulate()
+    {
+        if constexpr (I < depth) {
+            const auto& l = std::get<I>(layers_);
+            const LayerSpec spec = spec_of(l);
+            const std::string wrong = spec_mismatch(l, spec);
+            if (!wrong.empty())
+                throw std::logic_error(cat("layer ", I, " (", l.name(), "): ", wrong));
+            for (const TensorSpec& t : spec.tensors)
+                if (t.trained)
+                    trained_.push_back(t);
+            tabulate<I + 1>();
         }
     }
 
     std::tuple<Layers...> layers_;
+    std::vector<TensorSpec> trained_;
     std::unique_ptr<helper_thread> helper_;
     std::size_t threads_ = 2;
 };

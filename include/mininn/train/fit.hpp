@@ -127,7 +127,7 @@ History fit_impl(Net& net, const Loss& loss, Opt& opt, const XM& X, const Y& y, 
             history.best_epoch = st.best_epoch;
             std::size_t k = 0;
             if (!st.best_weights.empty())
-                net.visit_parameters([&](auto& p, auto&) {
+                net.visit_tensors([&](std::size_t, const TensorSpec&, auto& p) {
                     early.best_params.emplace_back(xt::adapt(st.best_weights[k++], p.shape()));
                 });
         }

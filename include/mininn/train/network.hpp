@@ -10,6 +10,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
@@ -46,7 +47,8 @@ public:
                   "all layers of a Network must use the same scalar type (e.g. Dense<float> everywhere)");
     static constexpr std::size_t depth = sizeof...(Layers);
 
-    /// Throws shape_error when adjacent layers do not fit, naming both.
+    /// Throws shape_error when adjacent layers do not fit, naming both, and std::logic_error
+    /// when a layer's spec() does not list the tensors it visits.
     explicit Network(Layers... layers) : chain_(std::move(layers)...) {}
 
     // Copies and moves take the layers, the mode and the thread setting; output() and
@@ -299,17 +301,29 @@ public:
     template <class F>
     void visit_parameters(F&& f)
     {
-        chain_.template visit_layers<0, chain_type::visit::plain>(
-            f); // optimizers call this every step: no layer names built
+        chain_.template visit_layers<0, chain_type::visit::plain>(f); // every step: no names built
     }
 
-    /// Calls f(role, parameter, gradient) in the same order: role "W" (weights) or "b" (biases),
-    /// which weight decay tells apart.
+    /// Calls f(spec, parameter, gradient) in the same order (TensorSpec: name, decayed or not).
     template <class F>
-    void visit_parameter_roles(F&& f)
+    void visit_parameter_specs(F&& f)
     {
-        chain_.template visit_layers<0, chain_type::visit::roles>(f);
+        chain_.template visit_layers<0, chain_type::visit::specs>(f);
     }
+
+    /// Calls f(layer_index, spec, tensor) for every tensor a saved file holds: each layer's
+    /// trained parameters (in visit_parameters order), then its state (in visit_state order).
+    template <class F>
+    void visit_tensors(F&& f)
+    {
+        chain_.visit_tensors(f);
+    }
+
+    /// The shape of one output sample for inputs of shape in (by default the first layer's).
+    Shape output_shape(const Shape& in = Shape()) const { return chain_.output_shape(in); }
+
+    /// Each layer as data (LayerSpec: op, exact attributes, tensors with their roles).
+    std::vector<LayerSpec> specs() const { return chain_.specs(); }
 
     /// Calls f(layer_index, layer_name, role, parameter, gradient), role "W" or "b".
     template <class F>
@@ -319,19 +333,10 @@ public:
     }
 
     /// Number of scalar parameters.
-    std::size_t parameter_count() const
-    {
-        return std::apply([](const auto&... l) { return (std::size_t(0) + ... + l.parameter_count()); },
-                          chain_.layers());
-    }
+    std::size_t parameter_count() const { return chain_.parameter_count(); }
 
     /// One line per layer with its parameter count.
-    std::string summary() const
-    {
-        std::ostringstream os;
-        chain_.template summarize<0>(os);
-        return os.str();
-    }
+    std::string summary() const { return chain_.summary(); }
 
     /// Evaluation mode for its lifetime, then the mode before it (also when an exception leaves).
     using eval_scope = detail::eval_scope<Network>;
