@@ -28,8 +28,8 @@ TEST_CASE("a Network deduces its scalar type and rebinds untyped layers")
     static_assert(std::is_same_v<std::decay_t<decltype(net.layer<3>())>, Softmax<double>>);
     CHECK(net.depth == 4);
     CHECK(net.parameter_count() == 4 * 3 + 3 + 3 * 2 + 2);
-    CHECK(net.summary() == "layer 0: Dense 4→3 (15 parameters)\nlayer 1: Sigmoid (0 parameters)\n"
-                           "layer 2: Dense 3→2 (8 parameters)\nlayer 3: Softmax (0 parameters)\n");
+    CHECK(net.summary() == "layer 0: Dense 4→3 (15 parameters: W, b)\nlayer 1: Sigmoid (0 parameters)\n"
+                           "layer 2: Dense 3→2 (8 parameters: W, b)\nlayer 3: Softmax (0 parameters)\n");
 }
 
 TEST_CASE("a three-layer network passes the numeric gradient check (fused softmax + CE)")

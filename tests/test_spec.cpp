@@ -157,6 +157,8 @@ TEST_CASE("every layer describes itself: op, exact attributes, tensors with thei
         seen += detail::cat(layer, ".", t.name, t.trained ? "" : "(state)", ":", p.size(), " ");
     });
     CHECK(seen == "0.W:6 0.b:3 2.s:3 2.mean(state):3 ");
+    CHECK(net.summary() == "layer 0: Dense 2→3 (9 parameters: W, b)\nlayer 1: LeakyReLU(0.2) (0 parameters)\n"
+                           "layer 2: Centre (3 parameters: s; state: mean)\n");
 }
 
 TEST_CASE("a spec that does not list the tensors a layer visits is refused when the Network is built")

@@ -19,12 +19,35 @@
 
 #include "../core/tensor.hpp"
 #include "../detail/helper_thread.hpp"
+#include "activations.hpp"
 #include "dense.hpp"
 #include "layer.hpp"
+#include "softmax.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
 namespace detail {
+
+template <class L>
+struct is_dense : std::false_type {
+};
+template <class T>
+struct is_dense<Dense<T>> : std::true_type {
+};
+
+template <class L>
+struct is_softmax : std::false_type {
+};
+template <class T>
+struct is_softmax<Softmax<T>> : std::true_type {
+};
+
+template <class L>
+struct is_sigmoid : std::false_type {
+};
+template <class T>
+struct is_sigmoid<Sigmoid<T>> : std::true_type {
+};
 
 template <class A, class B, class = void>
 struct forward_fusion : std::false_type {

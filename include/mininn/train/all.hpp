@@ -3,6 +3,7 @@
 
 #include "chain.hpp"
 #include "fused_head.hpp"
+#include "output_fusion.hpp"
 #include "network.hpp"
 #include "history.hpp"
 #include "callbacks.hpp"

@@ -31,27 +31,6 @@ namespace mininn {
 inline namespace MININN_ISA {
 namespace detail {
 
-template <class L>
-struct is_dense : std::false_type {
-};
-template <class T>
-struct is_dense<Dense<T>> : std::true_type {
-};
-
-template <class L>
-struct is_softmax : std::false_type {
-};
-template <class T>
-struct is_softmax<Softmax<T>> : std::true_type {
-};
-
-template <class L>
-struct is_sigmoid : std::false_type {
-};
-template <class T>
-struct is_sigmoid<Sigmoid<T>> : std::true_type {
-};
-
 // The network's scalar type: that of its first layer that is not parameter_free, else of its
 // first layer.
 template <class... Ls>
@@ -284,7 +263,12 @@ public:
     {
         if constexpr (I < depth) {
             const auto& l = std::get<I>(layers_);
-            os << "layer " << I << ": " << l.name() << " (" << l.parameter_count() << " parameters)\n";
+            std::string trained, state; // the tensors, from the layer's spec
+            for (const TensorSpec& t : spec_of(l).tensors)
+                (t.trained ? trained : state) +=
+                    cat(t.trained ? (trained.empty() ? ": " : ", ") : (state.empty() ? "; state: " : ", "), t.name);
+            os << "layer " << I << ": " << l.name() << " (" << l.parameter_count() << " parameters" << trained << state
+               << ")\n";
             summarize<I + 1>(os);
         }
     }

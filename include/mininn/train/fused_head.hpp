@@ -40,6 +40,24 @@ constexpr bool fuses_head()
                is_softmax<std::tuple_element_t<D - 1, Tuple>>::value;
 }
 
+// Whether the head's class count is one the sweep is compiled for.
+template <class Chain>
+bool fused_head_fits(const Chain& c)
+{
+    return c.template get<Chain::depth - 2>().out_features() <= fused_head_max_classes;
+}
+
+// The labels and the second Dense layer's parameters, checked before the head runs, so that a
+// refused batch leaves the network as it was.
+template <class Chain, class X, class L>
+void fused_head_check(Chain& c, const X& x, const L& Y)
+{
+    constexpr std::size_t D = Chain::depth;
+    if (x.dimension() == 2)
+        CrossEntropy::check_labels<typename Chain::T>(c.template get<D - 2>().out_features(), x.shape()[1], Y);
+    dense_access::check_parameters(c.template get<D - 2>(), D - 2);
+}
+
 // The last four layers of c on x [in, n], the input of layer D - 4, against labels Y:
 // Z = W1 x into the activation's buffer, the head sweep (which writes the probabilities, dW2,
 // db2 and db1 and overwrites Z with dZ), then dW1 = dZ x^T. Returns the mean loss and

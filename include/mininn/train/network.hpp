@@ -21,6 +21,7 @@
 #include "../losses/loss.hpp"
 #include "chain.hpp"
 #include "fused_head.hpp"
+#include "output_fusion.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
@@ -163,7 +164,7 @@ public:
         const std::size_t K = out.shape()[0], n = out.shape()[1];
         label_vector labels = xt::zeros<std::size_t>({n});
         if (K == 1) {
-            if constexpr (!detail::is_sigmoid<Last>::value)
+            if constexpr (detail::output_kind<Last> != detail::output_kind_t::probabilities)
                 throw std::logic_error("Network::predict: the network has one output and does not end in Sigmoid, "
                                        "so there is no class to pick; use forward() for a real-valued output");
             for (std::size_t j = 0; j < n; ++j)
@@ -181,7 +182,7 @@ public:
     template <class E>
     matrix<T> predict_proba(const E& X)
     {
-        static_assert(detail::is_softmax<Last>::value || detail::is_sigmoid<Last>::value,
+        static_assert(detail::output_kind<Last> != detail::output_kind_t::values,
                       "predict_proba: a network's outputs are probabilities only when it ends in Softmax{} or "
                       "Sigmoid{}; use forward() for other outputs");
         const eval_scope scope(*this);
@@ -245,10 +246,8 @@ public:
     {
         if constexpr (!check_loss_fits<Loss, L>())
             return T(0);
-        else if constexpr (is_binary_cross_entropy<Loss>)
-            return loss.value_from_logits(forward_to_logits(X), Y);
         else
-            return loss_of_output(loss, forward(X), Y);
+            return loss_of_pass(loss, X, Y);
     }
 
 private:
@@ -256,33 +255,22 @@ private:
     T gradients_of(const Loss& loss, E&& X, const L& Y, bool input_grad)
     {
         if constexpr (detail::fuses_head<Loss, Layers...>()) {
-            if (chain_.template get<depth - 2>().out_features() <= detail::fused_head_max_classes)
+            if (detail::fused_head_fits(chain_))
                 return head_gradients(std::forward<E>(X), Y, input_grad);
         }
-        if constexpr (is_binary_cross_entropy<Loss>) {
-            const T value = loss.value_from_logits(forward_to_logits(std::forward<E>(X)), Y);
-            loss.sigmoid_gradient(*output_, Y, grad_);
+        const T value = loss_of_pass(loss, std::forward<E>(X), Y);
+        using fusion = detail::output_fusion<Loss, Last>;
+        if constexpr (fusion::value) { // the gradient of the logits, in place of the last layer's backward
+            fusion::gradient(loss, *output_, Y, grad_);
             if constexpr (depth == 1)
                 input_grad_ = &grad_;
             else
                 input_grad_ = &chain_.template backward_from<depth - 2>(grad_, input_grad);
-            return value;
-        }
-        const matrix<T>& out = forward(std::forward<E>(X));
-        if constexpr (is_cross_entropy<Loss>) {
-            const T value = loss_of_output(loss, out, Y);
-            loss.softmax_gradient(out, Y, grad_);
-            if constexpr (depth == 1)
-                input_grad_ = &grad_;
-            else
-                input_grad_ = &chain_.template backward_from<depth - 2>(grad_, input_grad);
-            return value;
         } else {
-            const T value = loss_of_output(loss, out, Y);
-            loss.gradient(out, Y, grad_);
+            loss.gradient(*output_, Y, grad_);
             backward(grad_, input_grad);
-            return value;
         }
+        return value;
     }
 
 public:
@@ -358,46 +346,46 @@ private:
     template <class Loss, class Y>
     static constexpr bool check_loss_fits()
     {
-        constexpr bool ce_ok = !is_cross_entropy<Loss> || detail::is_softmax<Last>::value;
-        constexpr bool bce_ok = !is_binary_cross_entropy<Loss> || detail::is_sigmoid<Last>::value;
-        static_assert(ce_ok, "CrossEntropy takes class probabilities: end the network with Softmax{} (for one yes/no "
-                             "output, end it with Sigmoid{} and use BinaryCrossEntropy; for real targets use "
-                             "MeanSquaredError)");
-        static_assert(bce_ok, "BinaryCrossEntropy takes probabilities: end the network with Sigmoid{} (for one class "
-                              "out of several, end it with Softmax{} and use CrossEntropy)");
-        if constexpr (ce_ok && bce_ok)
+        if constexpr (detail::check_loss_fits_last<Loss, Last>())
             return detail::check_loss_concept<Loss, T, Y>();
         else
             return false;
     }
 
-    // Forward with the final Sigmoid run as a layer of its own (not fused into the Dense layer
-    // before it), so that its logits stay in the previous layer's output; returns them [k, n].
+    // Forward with the last layer run on its own (not fused into the layer before it), so that
+    // its input, the logits, stays in the previous layer's output; returns them [k, n].
     template <class E>
     const matrix<T>& forward_to_logits(E&& X)
     {
         head_consumed_ = false;
-        auto& sigmoid = chain_.template get<depth - 1>();
+        auto& last = chain_.template get<depth - 1>();
         if constexpr (depth == 1) {
             logits_ = X;
-            output_ = &sigmoid.forward(logits_, 0);
+            output_ = &last.forward(logits_, 0);
             return logits_;
         } else {
             const matrix<T>& Z = chain_.template forward_from<0, depth - 1>(std::forward<E>(X));
-            output_ = &sigmoid.forward(Z, depth - 1);
+            output_ = &last.forward(Z, depth - 1);
             return Z;
         }
     }
 
-    // The loss of the last forward pass, whose output is out. After a final Softmax a
-    // cross-entropy is taken from the logits, as the fused head takes it.
-    template <class Loss, class L>
-    T loss_of_output(const Loss& loss, const matrix<T>& out, const L& Y)
+    // A forward pass over X, then its loss: from the logits where the loss and the last layer
+    // fuse (output_fusion.hpp), as compute_gradients takes it.
+    template <class Loss, class E, class L>
+    T loss_of_pass(const Loss& loss, E&& X, const L& Y)
     {
-        if constexpr (detail::is_softmax<Last>::value && is_cross_entropy<Loss>)
-            return loss.value_from_logits(chain_.template get<depth - 1>().logits(), Y, loss_work_);
-        else
-            return loss.value(out, Y);
+        using fusion = detail::output_fusion<Loss, Last>;
+        if constexpr (fusion::value) {
+            const matrix<T>* input = nullptr;
+            if constexpr (fusion::logits_are_input)
+                input = &forward_to_logits(std::forward<E>(X));
+            else
+                forward(std::forward<E>(X));
+            return fusion::loss_value(loss, fusion::logits(chain_.template get<depth - 1>(), input), Y, loss_work_);
+        } else {
+            return loss.value(forward(std::forward<E>(X)), Y);
+        }
     }
 
     // True when x is a buffer this network rewrites during a pass (output(), input_grad()).
@@ -416,10 +404,7 @@ private:
     T head_gradients(E&& X, const L& Y, bool input_grad)
     {
         constexpr std::size_t D = depth;
-        // Labels and shapes first: a refused batch leaves the network as it was.
-        if (X.dimension() == 2)
-            CrossEntropy::check_labels<T>(chain_.template get<D - 2>().out_features(), X.shape()[1], Y);
-        detail::dense_access::check_parameters(chain_.template get<D - 2>(), D - 2);
+        detail::fused_head_check(chain_, X, Y); // a refused batch leaves the network as it was
         std::pair<T, matrix<T>*> r;
         if constexpr (D == 4)
             r = detail::fused_head_gradients(chain_, std::forward<E>(X), Y, input_grad, head_ws_, output_, input_grad_,
