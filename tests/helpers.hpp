@@ -1,14 +1,24 @@
-// Shared test helpers: random matrices and message checks.
+// Shared test helpers: random matrices, message checks and the cores this process may use.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
+#include <sched.h>
+
 #include <doctest/doctest.h>
 #include <mininn/mininn.hpp>
 
 namespace test {
+
+/// The cores this process may run on (its affinity mask, as taskset or a container limit
+/// sets it): the helper thread runs only when there are two or more.
+inline int usable_cores()
+{
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+}
 
 template <class T>
 mininn::matrix<T> random_matrix(std::size_t rows, std::size_t cols, mininn::Rng& rng, double scale = 1.0)
