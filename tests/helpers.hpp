@@ -95,4 +95,11 @@ std::string message_of(F&& f)
 
 } // namespace test
 
-#define CHECK_MESSAGE_CONTAINS(msg, part) CHECK_MESSAGE((msg).find(part) != std::string::npos, "message: " << (msg))
+/// Checks that msg contains part, and prints msg when it does not. msg is evaluated once, before
+/// the check: evaluated again while doctest reports the failure, an assertion inside it (a
+/// message_of that finds no exception) would wait forever for the lock its reporter holds then.
+#define CHECK_MESSAGE_CONTAINS(msg, part)                                                                              \
+    do {                                                                                                               \
+        const std::string mininn_test_message_{msg};                                                                   \
+        CHECK_MESSAGE(mininn_test_message_.find(part) != std::string::npos, "message: " << mininn_test_message_);      \
+    } while (false)
