@@ -3,8 +3,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -299,6 +302,53 @@ TEST_CASE("fit prints one flushed line per epoch when stdout is not a terminal, 
     CHECK(fit_output_to_file(Verbosity::silent).empty());
 }
 
+namespace {
+// Sets an environment variable for the scope and restores what was there before when the scope
+// ends, also when an assertion throws out of it: a failed REQUIRE must not leave the process
+// looking like an MPI rank to every test after it.
+class scoped_env {
+public:
+    scoped_env(std::string name, const char* value) : name_(std::move(name))
+    {
+        if (const char* before = std::getenv(name_.c_str()))
+            before_ = before;
+        ::setenv(name_.c_str(), value, 1);
+    }
+    scoped_env(const scoped_env&) = delete;
+    scoped_env& operator=(const scoped_env&) = delete;
+    ~scoped_env()
+    {
+        if (before_)
+            ::setenv(name_.c_str(), before_->c_str(), 1);
+        else
+            ::unsetenv(name_.c_str());
+    }
+
+private:
+    std::string name_;
+    std::optional<std::string> before_;
+};
+} // namespace
+
+TEST_CASE("scoped_env restores the variable, also when the scope is left by an exception")
+{
+    const char* name = "MININN_TEST_SCOPED_ENV";
+    REQUIRE(std::getenv(name) == nullptr);
+    try {
+        const scoped_env set(name, "1");
+        CHECK(std::string(std::getenv(name)) == "1");
+        throw std::runtime_error("as a failed REQUIRE throws");
+    } catch (const std::runtime_error&) {
+    }
+    CHECK(std::getenv(name) == nullptr);
+    const scoped_env outer(name, "before");
+    {
+        const scoped_env inner(name, "2");
+        CHECK(std::string(std::getenv(name)) == "2");
+    }
+    CHECK(std::string(std::getenv(name)) == "before");
+}
+
 TEST_CASE("on a terminal fit draws a live line between its epoch lines, except under mpirun")
 {
     const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
@@ -329,12 +379,14 @@ TEST_CASE("on a terminal fit draws a live line between its epoch lines, except u
     CHECK(progress.find("\r\033[K") != std::string::npos);
     CHECK(progress.find("epoch 2/2  loss ") == std::string::npos);
     // An MPI rank's stdout is never treated as a terminal, whatever mpirun gave it.
-    ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
-    const auto [tty3, under_mpi] = run(Verbosity::automatic);
-    ::unsetenv("OMPI_COMM_WORLD_SIZE");
-    CHECK_FALSE(tty3);
-    CHECK(under_mpi.find('\033') == std::string::npos);
-    CHECK(under_mpi.find("epoch 2/2  loss ") != std::string::npos);
+    {
+        const scoped_env rank("OMPI_COMM_WORLD_SIZE", "2");
+        const auto [tty3, under_mpi] = run(Verbosity::automatic);
+        CHECK_FALSE(tty3);
+        CHECK(under_mpi.find('\033') == std::string::npos);
+        CHECK(under_mpi.find("epoch 2/2  loss ") != std::string::npos);
+    }
+    CHECK(run(Verbosity::automatic).first); // a terminal again once the rank's variable is gone
     ::close(slave);
     ::close(master);
 }
