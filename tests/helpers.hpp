@@ -1,11 +1,15 @@
-// Shared test helpers: random matrices, message checks and the cores this process may use.
+// Shared test helpers: random matrices, message checks, stdout captured, and the cores this
+// process may use.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
+#include <cstdio>
+
 #include <sched.h>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 #include <mininn/mininn.hpp>
@@ -91,6 +95,71 @@ std::string message_of(F&& f)
     }
     FAIL("did not throw");
     return {};
+}
+
+/// Sends stdout to fd for its lifetime, flushed at both ends, and gives it back when the scope
+/// ends, also when an assertion throws out of it.
+class stdout_redirect {
+public:
+    explicit stdout_redirect(int fd)
+    {
+        std::fflush(stdout);
+        saved_ = ::dup(STDOUT_FILENO);
+        ::dup2(fd, STDOUT_FILENO);
+    }
+    stdout_redirect(const stdout_redirect&) = delete;
+    stdout_redirect& operator=(const stdout_redirect&) = delete;
+    ~stdout_redirect()
+    {
+        std::fflush(stdout);
+        ::dup2(saved_, STDOUT_FILENO);
+        ::close(saved_);
+    }
+
+private:
+    int saved_;
+};
+
+/// Everything read_fd gives until its end, or until it would block.
+inline std::string read_all(int read_fd)
+{
+    std::string out;
+    char buf[4096];
+    for (ssize_t got; (got = ::read(read_fd, buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(got));
+    return out;
+}
+
+/// Runs f with stdout sent to fd, and returns what read_fd has then (with fd a pseudo-terminal's
+/// slave side and read_fd its non-blocking master side: what f wrote to the terminal).
+template <class F>
+std::string stdout_of(int fd, int read_fd, F&& f)
+{
+    {
+        const stdout_redirect to(fd);
+        f();
+    }
+    return read_all(read_fd);
+}
+
+/// Runs f with stdout sent to a temporary file, and returns what f wrote.
+template <class F>
+std::string stdout_of(F&& f)
+{
+    char path[] = "/tmp/mininn-stdout-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    ::unlink(path);
+    struct closer {
+        int fd;
+        ~closer() { ::close(fd); }
+    } const close_at_exit{fd};
+    {
+        const stdout_redirect to(fd);
+        f();
+    }
+    ::lseek(fd, 0, SEEK_SET);
+    return read_all(fd);
 }
 
 } // namespace test

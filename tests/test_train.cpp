@@ -1,7 +1,5 @@
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -239,23 +237,6 @@ TEST_CASE("fit with the training set moved in shuffles it in place and trains ex
 }
 
 namespace {
-// Runs f with stdout sent to fd, and returns what was written to read_fd meanwhile.
-template <class F>
-std::string stdout_of(int fd, int read_fd, F f)
-{
-    std::fflush(stdout);
-    const int saved = ::dup(STDOUT_FILENO);
-    ::dup2(fd, STDOUT_FILENO);
-    f();
-    std::fflush(stdout);
-    ::dup2(saved, STDOUT_FILENO);
-    ::close(saved);
-    std::string out;
-    char buf[4096];
-    for (ssize_t got; (got = ::read(read_fd, buf, sizeof buf)) > 0;)
-        out.append(buf, static_cast<std::size_t>(got));
-    return out;
-}
 std::string fit_output_to_file(Verbosity v)
 {
     const auto d = blobs(90, 1);
@@ -264,14 +245,7 @@ std::string fit_output_to_file(Verbosity v)
     FitOptions o = quiet(3, 16);
     o.verbose = v;
     o.validation_split = 0.2;
-    char path[] = "/tmp/mininn-fit-out-XXXXXX";
-    const int fd = ::mkstemp(path);
-    REQUIRE(fd >= 0);
-    ::unlink(path);
-    return stdout_of(fd, fd, [&] {
-        fit(net, CrossEntropy{}, opt, d.X, d.y, o);
-        ::lseek(fd, 0, SEEK_SET);
-    });
+    return test::stdout_of([&] { fit(net, CrossEntropy{}, opt, d.X, d.y, o); });
 }
 } // namespace
 
@@ -365,7 +339,7 @@ TEST_CASE("on a terminal fit draws a live line between its epoch lines, except u
         FitOptions o = quiet(2, 16);
         o.verbose = v;
         bool interactive = false;
-        const std::string out = stdout_of(slave, master, [&] {
+        const std::string out = test::stdout_of(slave, master, [&] {
             interactive = interactive_stdout();
             fit(net, CrossEntropy{}, opt, d.X, d.y, o);
         });
@@ -445,20 +419,6 @@ TEST_CASE("the epoch line shows the metrics of the loss's task")
     e.mse = 1;
     e.mae = 0.75;
     e.r2 = 0.25;
-    const std::string path = "/tmp/mininn-epoch-line-" + std::to_string(::getpid());
-    std::fflush(stdout);
-    const int saved = ::dup(1);
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    REQUIRE(fd >= 0);
-    ::dup2(fd, 1);
-    detail::print_epoch(e, 5);
-    std::fflush(stdout);
-    ::dup2(saved, 1);
-    ::close(fd);
-    ::close(saved);
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    std::remove(path.c_str());
-    CHECK(line == "epoch 3/5  loss 0.5000  mse 1.0000  mae 0.7500  r2 0.2500  0.00 s");
+    CHECK(test::stdout_of([&] { detail::print_epoch(e, 5); }) ==
+          "epoch 3/5  loss 0.5000  mse 1.0000  mae 0.7500  r2 0.2500  0.00 s\n");
 }
