@@ -1,5 +1,5 @@
-// Shared test helpers: random matrices, message checks, stdout captured, and the cores this
-// process may use.
+// Shared test helpers: random matrices, clustered data, message checks, stdout captured, and the
+// cores this process may use.
 #pragma once
 
 #include <algorithm>
@@ -40,6 +40,39 @@ inline mininn::label_vector random_labels(std::size_t n, std::size_t K, mininn::
     for (auto& v : y)
         v = rng.below(K);
     return y;
+}
+
+/// Labelled samples in 2-D, samples as columns.
+template <class T>
+struct Blobs {
+    mininn::matrix<T> X;
+    mininn::label_vector y;
+};
+
+/// n samples around the given centres: sample j is of class j % centres.size(), each coordinate
+/// its centre plus spread times a standard normal draw from rng (first coordinate first).
+template <class T>
+Blobs<T> blobs(std::size_t n, mininn::Rng& rng, const std::vector<std::array<double, 2>>& centres, double spread)
+{
+    Blobs<T> b{mininn::matrix<T>({2, n}), mininn::label_vector(xt::zeros<std::size_t>({n}))};
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::size_t c = j % centres.size();
+        b.y(j) = c;
+        for (std::size_t i = 0; i < 2; ++i)
+            b.X(i, j) = static_cast<T>(centres[c][i]) + static_cast<T>(spread * rng.normal());
+    }
+    return b;
+}
+
+/// Three well-separated blobs (around (-3, -2), (3, -2) and (0, 3), spread 0.5).
+inline Blobs<double> three_blobs(std::size_t n, mininn::Rng& rng)
+{
+    return blobs<double>(n, rng, {{-3, -2}, {3, -2}, {0, 3}}, 0.5);
+}
+inline Blobs<double> three_blobs(std::size_t n, std::uint64_t seed)
+{
+    mininn::Rng rng(seed);
+    return three_blobs(n, rng);
 }
 
 /// Cross-entropy written as a user would write a loss of their own (the concept in loss.hpp),

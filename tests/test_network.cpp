@@ -120,17 +120,9 @@ TEST_CASE("input shape errors name the layer index and kind")
 
 TEST_CASE("training reduces the loss and separates a separable problem completely")
 {
-    // Three well-separated Gaussian blobs in 2-D, samples as columns.
     Rng rng(7);
     const std::size_t n = 300;
-    matrix<double> X({2, n});
-    label_vector y = xt::zeros<std::size_t>({n});
-    const double cx[3] = {-3, 3, 0}, cy[3] = {-2, -2, 3};
-    for (std::size_t j = 0; j < n; ++j) {
-        y(j) = j % 3;
-        X(0, j) = cx[y(j)] + 0.5 * rng.normal();
-        X(1, j) = cy[y(j)] + 0.5 * rng.normal();
-    }
+    const auto [X, y] = test::three_blobs(n, rng);
     Network net{Dense<double>(2, 8, init::xavier, rng), Sigmoid{}, Dense<double>(8, 3, init::xavier, rng), Softmax{}};
     GD<double> opt(1.0);
     const double first = net.compute_gradients(CrossEntropy{}, X, y);

@@ -14,24 +14,9 @@
 
 using namespace mininn;
 
+using test::three_blobs;
+
 namespace {
-// Three well-separated blobs in 2-D, samples as columns.
-struct Blobs {
-    matrix<double> X;
-    label_vector y;
-};
-Blobs blobs(std::size_t n, std::uint64_t seed)
-{
-    Rng rng(seed);
-    Blobs b{matrix<double>({2, n}), label_vector(xt::zeros<std::size_t>({n}))};
-    const double cx[3] = {-3, 3, 0}, cy[3] = {-2, -2, 3};
-    for (std::size_t j = 0; j < n; ++j) {
-        b.y(j) = j % 3;
-        b.X(0, j) = cx[b.y(j)] + 0.5 * rng.normal();
-        b.X(1, j) = cy[b.y(j)] + 0.5 * rng.normal();
-    }
-    return b;
-}
 auto small_net(std::uint64_t seed)
 {
     Rng rng(seed);
@@ -50,7 +35,7 @@ FitOptions quiet(std::size_t epochs, std::size_t batch)
 
 TEST_CASE("fit with shuffled mini-batches learns a separable problem")
 {
-    const auto d = blobs(300, 1);
+    const auto d = three_blobs(300, 1);
     auto net = small_net(2);
     Momentum<double> opt(0.05, 0.9);
     const History h = fit(net, CrossEntropy{}, opt, d.X, d.y, quiet(20, 16));
@@ -69,7 +54,7 @@ TEST_CASE("fit with shuffled mini-batches learns a separable problem")
 
 TEST_CASE("full batch (batch_size 0) equals plain gradient descent steps")
 {
-    const auto d = blobs(90, 3);
+    const auto d = three_blobs(90, 3);
     auto a = small_net(4), b = small_net(4);
     GD<double> ga(0.5), gb(0.5);
     fit(a, CrossEntropy{}, ga, d.X, d.y, quiet(5, 0));
@@ -83,7 +68,7 @@ TEST_CASE("full batch (batch_size 0) equals plain gradient descent steps")
 
 TEST_CASE("validation split and separate validation sets are evaluated every epoch")
 {
-    const auto d = blobs(300, 5);
+    const auto d = three_blobs(300, 5);
     auto net = small_net(6);
     Adam<double> opt(0.01);
     FitOptions o = quiet(5, 32);
@@ -95,7 +80,7 @@ TEST_CASE("validation split and separate validation sets are evaluated every epo
     }
     CHECK(h.epochs.back().val_accuracy > 0.9);
 
-    const auto v = blobs(60, 7);
+    const auto v = three_blobs(60, 7);
     auto net2 = small_net(6);
     Adam<double> opt2(0.01);
     const History h2 = fit(net2, CrossEntropy{}, opt2, d.X, d.y, quiet(3, 32), &v.X, &v.y);
@@ -106,7 +91,7 @@ TEST_CASE("validation split and separate validation sets are evaluated every epo
 
 TEST_CASE("early stopping stops after `patience` epochs and restores the best weights")
 {
-    const auto d = blobs(120, 8);
+    const auto d = three_blobs(120, 8);
     auto net = small_net(9);
     GD<double> opt(0.1);
     FitOptions o = quiet(50, 16);
@@ -128,7 +113,7 @@ TEST_CASE("early stopping stops after `patience` epochs and restores the best we
 
 TEST_CASE("callbacks can stop training")
 {
-    const auto d = blobs(120, 10);
+    const auto d = three_blobs(120, 10);
     auto net = small_net(11);
     GD<double> opt(0.1);
     FitOptions o = quiet(10, 16);
@@ -152,7 +137,7 @@ TEST_CASE("callbacks can stop training")
 
 TEST_CASE("the same seed gives the same history")
 {
-    const auto d = blobs(150, 12);
+    const auto d = three_blobs(150, 12);
     auto run = [&] {
         auto net = small_net(13);
         Adam<double> opt(0.01);
@@ -165,7 +150,7 @@ TEST_CASE("the same seed gives the same history")
 
 TEST_CASE("NaN guard names the epoch, the batch and the tensor")
 {
-    auto d = blobs(64, 14);
+    auto d = three_blobs(64, 14);
     d.X(0, 5) = std::numeric_limits<double>::quiet_NaN();
     auto net = small_net(15);
     GD<double> opt(0.1);
@@ -174,7 +159,7 @@ TEST_CASE("NaN guard names the epoch, the batch and the tensor")
     CHECK_MESSAGE_CONTAINS(msg, "CrossEntropy: the loss is nan");
 
     auto net2 = small_net(16);
-    const auto clean = blobs(64, 14);
+    const auto clean = three_blobs(64, 14);
     net2.compute_gradients(CrossEntropy{}, clean.X, clean.y);
     net2.visit_named_parameters([](std::size_t layer, const std::string&, const char* role, auto&, auto& g) {
         if (layer == 2 && std::string(role) == "b")
@@ -187,7 +172,7 @@ TEST_CASE("NaN guard names the epoch, the batch and the tensor")
 
 TEST_CASE("fit reports mismatched inputs")
 {
-    const auto d = blobs(30, 17);
+    const auto d = three_blobs(30, 17);
     auto net = small_net(18);
     GD<double> opt(0.1);
     auto msg = test::message_of<shape_error>(
@@ -218,7 +203,7 @@ TEST_CASE("fit and evaluate refuse zero samples instead of dividing by zero")
 
 TEST_CASE("fit with the training set moved in shuffles it in place and trains exactly as the copying fit")
 {
-    const auto d = blobs(203, 21);
+    const auto d = three_blobs(203, 21);
     auto a = small_net(22), b = small_net(22);
     GD<double> ga(0.3), gb(0.3);
     FitOptions o = quiet(4, 16); // 13 batches, the last short, a new permutation each epoch
@@ -239,7 +224,7 @@ TEST_CASE("fit with the training set moved in shuffles it in place and trains ex
 namespace {
 std::string fit_output_to_file(Verbosity v)
 {
-    const auto d = blobs(90, 1);
+    const auto d = three_blobs(90, 1);
     auto net = small_net(2);
     GD<double> opt(0.1);
     FitOptions o = quiet(3, 16);
@@ -332,7 +317,7 @@ TEST_CASE("on a terminal fit draws a live line between its epoch lines, except u
     const int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
     REQUIRE(slave >= 0);
     ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
-    const auto d = blobs(90, 1);
+    const auto d = three_blobs(90, 1);
     auto run = [&](Verbosity v) {
         auto net = small_net(2);
         GD<double> opt(0.1);
@@ -374,7 +359,7 @@ struct OwnCrossEntropy : test::UnfusedCrossEntropy {
 
 TEST_CASE("fit() and evaluate() with losses of one's own: the loss alone, or the metrics of the declared task")
 {
-    const Blobs d = blobs(120, 3);
+    const auto d = three_blobs(120, 3);
     auto a = small_net(4), b = small_net(4), c = small_net(4);
     Adam<double> oa(0.01), ob(0.01), oc(0.01);
     const History ha = fit(a, test::UnfusedCrossEntropy{}, oa, d.X, d.y, quiet(8, 16));
@@ -397,7 +382,7 @@ TEST_CASE("fit() and evaluate() with losses of one's own: the loss alone, or the
 
 TEST_CASE("fit() with one-hot matrix targets reports the accuracy of their argmax")
 {
-    const Blobs d = blobs(90, 8);
+    const auto d = three_blobs(90, 8);
     const matrix<double> Y = one_hot<double>(d.y, 3);
     auto a = small_net(2), b = small_net(2);
     GD<double> ga(0.5), gb(0.5);
