@@ -1,11 +1,13 @@
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -135,17 +137,49 @@ TEST_CASE("callbacks can stop training")
     CHECK(fit(net2, CrossEntropy{}, opt, d.X, d.y, o2).epochs.size() == 2);
 }
 
-TEST_CASE("the same seed gives the same history")
+namespace {
+bool same_bits(double a, double b)
+{
+    return std::memcmp(&a, &b, sizeof a) == 0;
+}
+} // namespace
+
+TEST_CASE("the same seeds give the same history and bit-identical weights; another seed other weights")
 {
     const auto d = three_blobs(150, 12);
-    auto run = [&] {
-        auto net = small_net(13);
-        Adam<double> opt(0.01);
-        return fit(net, CrossEntropy{}, opt, d.X, d.y, quiet(4, 10));
+    struct Run {
+        History h;
+        std::vector<double> weights;
     };
-    const auto a = run(), b = run();
-    for (std::size_t e = 0; e < 4; ++e)
-        CHECK(a.epochs[e].loss == b.epochs[e].loss);
+    // net_seed initializes the weights, fit_seed draws the validation split and the shuffles.
+    auto run = [&](std::uint64_t net_seed, std::uint64_t fit_seed) {
+        auto net = small_net(net_seed);
+        Adam<double> opt(0.01);
+        FitOptions o = quiet(4, 10);
+        o.seed = fit_seed;
+        o.validation_split = 0.2;
+        Run r{fit(net, CrossEntropy{}, opt, d.X, d.y, o), {}};
+        net.visit_parameters([&](auto& p, auto&) { r.weights.insert(r.weights.end(), p.begin(), p.end()); });
+        return r;
+    };
+    const Run a = run(13, 5), b = run(13, 5);
+    REQUIRE(a.h.epochs.size() == 4);
+    REQUIRE(b.h.epochs.size() == 4);
+    for (std::size_t e = 0; e < 4; ++e) {
+        CAPTURE(e);
+        CHECK(same_bits(a.h.epochs[e].loss, b.h.epochs[e].loss));
+        CHECK(same_bits(a.h.epochs[e].accuracy, b.h.epochs[e].accuracy));
+        CHECK(same_bits(a.h.epochs[e].val_loss, b.h.epochs[e].val_loss));
+        CHECK(same_bits(a.h.epochs[e].val_accuracy, b.h.epochs[e].val_accuracy));
+    }
+    REQUIRE(a.weights.size() == 2 * 8 + 8 + 8 * 3 + 3);
+    REQUIRE(b.weights.size() == a.weights.size());
+    CHECK(std::memcmp(a.weights.data(), b.weights.data(), a.weights.size() * sizeof(double)) == 0);
+    // Each seed is used: another one trains to other weights.
+    for (const Run& c : {run(13, 6), run(14, 5)}) {
+        REQUIRE(c.weights.size() == a.weights.size());
+        CHECK(std::memcmp(a.weights.data(), c.weights.data(), a.weights.size() * sizeof(double)) != 0);
+    }
 }
 
 TEST_CASE("NaN guard names the epoch, the batch and the tensor")
