@@ -1,14 +1,28 @@
-// Shared test helpers: random matrices and message checks.
+// Shared test helpers: random matrices, clustered data, message checks, stdout captured, and the
+// cores this process may use.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
+#include <cstdio>
+
+#include <sched.h>
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 #include <mininn/mininn.hpp>
 
 namespace test {
+
+/// The cores this process may run on (its affinity mask, as taskset or a container limit
+/// sets it): the helper thread runs only when there are two or more.
+inline int usable_cores()
+{
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+}
 
 template <class T>
 mininn::matrix<T> random_matrix(std::size_t rows, std::size_t cols, mininn::Rng& rng, double scale = 1.0)
@@ -26,6 +40,39 @@ inline mininn::label_vector random_labels(std::size_t n, std::size_t K, mininn::
     for (auto& v : y)
         v = rng.below(K);
     return y;
+}
+
+/// Labelled samples in 2-D, samples as columns.
+template <class T>
+struct Blobs {
+    mininn::matrix<T> X;
+    mininn::label_vector y;
+};
+
+/// n samples around the given centres: sample j is of class j % centres.size(), each coordinate
+/// its centre plus spread times a standard normal draw from rng (first coordinate first).
+template <class T>
+Blobs<T> blobs(std::size_t n, mininn::Rng& rng, const std::vector<std::array<double, 2>>& centres, double spread)
+{
+    Blobs<T> b{mininn::matrix<T>({2, n}), mininn::label_vector(xt::zeros<std::size_t>({n}))};
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::size_t c = j % centres.size();
+        b.y(j) = c;
+        for (std::size_t i = 0; i < 2; ++i)
+            b.X(i, j) = static_cast<T>(centres[c][i]) + static_cast<T>(spread * rng.normal());
+    }
+    return b;
+}
+
+/// Three well-separated blobs (around (-3, -2), (3, -2) and (0, 3), spread 0.5).
+inline Blobs<double> three_blobs(std::size_t n, mininn::Rng& rng)
+{
+    return blobs<double>(n, rng, {{-3, -2}, {3, -2}, {0, 3}}, 0.5);
+}
+inline Blobs<double> three_blobs(std::size_t n, std::uint64_t seed)
+{
+    mininn::Rng rng(seed);
+    return three_blobs(n, rng);
 }
 
 /// Cross-entropy written as a user would write a loss of their own (the concept in loss.hpp),
@@ -83,6 +130,78 @@ std::string message_of(F&& f)
     return {};
 }
 
+/// Sends stdout to fd for its lifetime, flushed at both ends, and gives it back when the scope
+/// ends, also when an assertion throws out of it.
+class stdout_redirect {
+public:
+    explicit stdout_redirect(int fd)
+    {
+        std::fflush(stdout);
+        saved_ = ::dup(STDOUT_FILENO);
+        ::dup2(fd, STDOUT_FILENO);
+    }
+    stdout_redirect(const stdout_redirect&) = delete;
+    stdout_redirect& operator=(const stdout_redirect&) = delete;
+    ~stdout_redirect()
+    {
+        std::fflush(stdout);
+        ::dup2(saved_, STDOUT_FILENO);
+        ::close(saved_);
+    }
+
+private:
+    int saved_;
+};
+
+/// Everything read_fd gives until its end, or until it would block.
+inline std::string read_all(int read_fd)
+{
+    std::string out;
+    char buf[4096];
+    for (ssize_t got; (got = ::read(read_fd, buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(got));
+    return out;
+}
+
+/// Runs f with stdout sent to fd, and returns what read_fd has then (with fd a pseudo-terminal's
+/// slave side and read_fd its non-blocking master side: what f wrote to the terminal).
+template <class F>
+std::string stdout_of(int fd, int read_fd, F&& f)
+{
+    {
+        const stdout_redirect to(fd);
+        f();
+    }
+    return read_all(read_fd);
+}
+
+/// Runs f with stdout sent to a temporary file, and returns what f wrote.
+template <class F>
+std::string stdout_of(F&& f)
+{
+    char path[] = "/tmp/mininn-stdout-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    ::unlink(path);
+    struct closer {
+        int fd;
+        ~closer() { ::close(fd); }
+    } const close_at_exit{fd};
+    {
+        const stdout_redirect to(fd);
+        f();
+    }
+    ::lseek(fd, 0, SEEK_SET);
+    return read_all(fd);
+}
+
 } // namespace test
 
-#define CHECK_MESSAGE_CONTAINS(msg, part) CHECK_MESSAGE((msg).find(part) != std::string::npos, "message: " << (msg))
+/// Checks that msg contains part, and prints msg when it does not. msg is evaluated once, before
+/// the check: evaluated again while doctest reports the failure, an assertion inside it (a
+/// message_of that finds no exception) would wait forever for the lock its reporter holds then.
+#define CHECK_MESSAGE_CONTAINS(msg, part)                                                                              \
+    do {                                                                                                               \
+        const std::string mininn_test_message_{msg};                                                                   \
+        CHECK_MESSAGE(mininn_test_message_.find(part) != std::string::npos, "message: " << mininn_test_message_);      \
+    } while (false)

@@ -160,14 +160,7 @@ TEST_CASE("fit() on a binary problem: accuracy, predict at 0.5 and predict_proba
     // two Gaussian blobs in 2-D, labels 0/1
     Rng rng(12);
     const std::size_t n = 200;
-    matrix<float> X({2, n});
-    label_vector y = xt::zeros<std::size_t>({n});
-    for (std::size_t j = 0; j < n; ++j) {
-        y(j) = j % 2;
-        const float c = y(j) ? 1.5f : -1.5f;
-        X(0, j) = c + static_cast<float>(rng.normal());
-        X(1, j) = -c + static_cast<float>(rng.normal());
-    }
+    const auto [X, y] = test::blobs<float>(n, rng, {{-1.5, 1.5}, {1.5, -1.5}}, 1.0);
     Network net{Dense<float>(2, 8, init::xavier, rng), ReLU{}, Dense<float>(8, 1, init::xavier, rng), Sigmoid{}};
     Adam<float> opt(0.01f);
     FitOptions o;

@@ -36,12 +36,10 @@ std::string csv_error(const std::string& text, const CsvOptions& o = {})
     fs::remove(p);
     return msg;
 }
-// Checks that text fails to load with a message containing part. (The message is computed once:
-// CHECK_MESSAGE_CONTAINS evaluates its argument again to print it.)
+// Checks that text fails to load with a message containing part.
 void expect_csv_error(const std::string& text, const std::string& part, const CsvOptions& o = {})
 {
-    const std::string msg = csv_error(text, o);
-    CHECK_MESSAGE_CONTAINS(msg, part);
+    CHECK_MESSAGE_CONTAINS(csv_error(text, o), part);
 }
 const std::string sklearn_data = "/usr/lib/python3/dist-packages/sklearn/datasets/data/";
 } // namespace

@@ -37,17 +37,27 @@ TEST_CASE("Dense backward gives dW = dZ X^T, db = row sums, dX = W^T dZ (hand-co
     CHECK(d.backward(dZ, false).size() == 0); // no input gradient requested
 }
 
-TEST_CASE("Dense passes the numeric gradient check (input, W and b)")
+TEST_CASE("Dense passes check_layer: the numeric gradients of input, W and b, in double and float")
 {
     Rng rng(1);
     Dense<double> d(5, 4, init::normal, rng);
     d.bias() = xt::xtensor<double, 1>{0.1, -0.2, 0.3, 0.05};
-    auto X = test::random_matrix<double>(5, 7, rng);
-    auto R = test::random_matrix<double>(4, 7, rng);
-    const auto report = check_layer_gradients(d, X, R);
-    INFO(report.str());
-    CHECK(report.passed());
-    CHECK(report.checks.size() == 3);
+    const auto X = test::random_matrix<double>(5, 7, rng);
+    const LayerReport r = check_layer(d, X);
+    CHECK_MESSAGE(r.passed(), r.str());
+    std::size_t gradients = 0;
+    for (const auto& c : r.checks)
+        gradients += c.what.rfind("gradient of ", 0) == 0;
+    CHECK(gradients == 3);
+    CHECK_MESSAGE_CONTAINS(r.str(), "Dense 5→4: gradient of W: ok");
+    CHECK_MESSAGE_CONTAINS(r.str(), "Dense 5→4: gradient of b: ok");
+    CHECK_MESSAGE_CONTAINS(r.str(), "Dense 5→4: gradient of input: ok");
+    // float, with a float-sized step
+    LayerCheckOptions o;
+    o.step = 1e-2;
+    o.tolerance = 1e-2;
+    const LayerReport f = check_layer(Dense<float>(5, 4, init::xavier, rng), matrix<float>(xt::cast<float>(X)), o);
+    CHECK_MESSAGE(f.passed(), f.str());
 }
 
 TEST_CASE("the gradient checker fails when both gradients are zero")

@@ -4,22 +4,13 @@
 #include <cstring>
 #include <vector>
 
-#include <sched.h>
-
 #include "helpers.hpp"
 
 using namespace mininn;
 
-namespace {
-int usable_cores()
-{
-    cpu_set_t set;
-    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
-}
-} // namespace
-
 using test::random_labels;
 using test::UnfusedCrossEntropy;
+using test::usable_cores;
 
 namespace {
 template <class Net>

@@ -82,20 +82,10 @@ TEST_CASE("schedule parameters are validated")
 }
 
 namespace {
-struct Blob {
-    matrix<double> X;
-    label_vector y;
-};
-Blob two_blobs(std::size_t n)
+test::Blobs<double> two_blobs(std::size_t n)
 {
     Rng rng(5);
-    Blob b{matrix<double>({2, n}), label_vector(xt::zeros<std::size_t>({n}))};
-    for (std::size_t j = 0; j < n; ++j) {
-        b.y(j) = j % 2;
-        b.X(0, j) = (b.y(j) ? 2.0 : -2.0) + rng.normal();
-        b.X(1, j) = rng.normal();
-    }
-    return b;
+    return test::blobs<double>(n, rng, {{-2, 0}, {2, 0}}, 1.0);
 }
 // An optimizer with no learning_rate(): fit() cannot schedule it.
 struct Fixed {
@@ -109,7 +99,7 @@ struct Fixed {
 
 TEST_CASE("fit() applies the schedule to the optimizer's rate and records it in the History")
 {
-    const Blob d = two_blobs(64);
+    const auto d = two_blobs(64);
     Rng rng(3);
     Network net{Dense<double>(2, 4, init::xavier, rng), Tanh{}, Dense<double>(4, 2, init::xavier, rng), Softmax{}};
     auto same = net;

@@ -10,19 +10,16 @@
 # Usage: examples/bench/distributed.sh [--synthetic] [rounds]     (default 3 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. examples/setup.sh
 
 cmake/install-deps.sh
 data_args=(--data "${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}")
 if [ "${1:-}" = --synthetic ]; then data_args=(--synthetic); shift; else examples/mnist/get-mnist.sh "${data_args[1]}"; fi
 rounds=${1:-3}
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMININN_BUILD_EXAMPLES=ON >/dev/null
-cmake --build build -j "${MININN_JOBS:-$(nproc)}" --target mininn_bench_distributed mnist
+mininn_build build -DCMAKE_BUILD_TYPE=Release mininn_bench_distributed mnist
 bench=build/examples/mininn_bench_distributed
 [ -x "$bench" ] || { echo "distributed.sh: no $bench (was MPI found? install libopenmpi-dev openmpi-bin)" >&2; exit 1; }
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  core=$(build/examples/mnist --blas-advice)
-  [ -n "$core" ] && export OPENBLAS_CORETYPE=$core
-fi
+mininn_openblas_coretype build/examples/mnist
 
 # Open MPI as root, oversubscribed; shared memory without the single-copy mechanism, which
 # fails in containers (see include/mininn/distributed/README.md).

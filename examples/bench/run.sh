@@ -4,24 +4,18 @@
 #   examples/bench/run.sh [--synthetic]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. examples/setup.sh
 
 cmake/install-deps.sh
 for p in python3-numpy python3-torch; do
   dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
 done
-export MININN_MNIST_DIR=${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}
+mininn_mnist_dir
 data_args=(--data "$MININN_MNIST_DIR")
 if [ "${1:-}" = --synthetic ]; then data_args=(--synthetic); else examples/mnist/get-mnist.sh "$MININN_MNIST_DIR"; fi
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMININN_BUILD_EXAMPLES=ON >/dev/null
-cmake --build build -j "${MININN_JOBS:-$(nproc)}" --target mininn_bench mnist
+mininn_build build -DCMAKE_BUILD_TYPE=Release mininn_bench mnist
 
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  core=$(build/examples/mnist --blas-advice)
-  if [ -n "$core" ]; then
-    echo "bench: OpenBLAS does not recognise this CPU; every peer runs with OPENBLAS_CORETYPE=$core"
-    export OPENBLAS_CORETYPE=$core
-  fi
-fi
+mininn_openblas_coretype build/examples/mnist "bench: OpenBLAS does not recognise this CPU; every peer runs with "
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$(nproc)}
 
 # Medians over more repetitions than the programs' defaults: this machine's speed drifts.

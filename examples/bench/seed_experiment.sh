@@ -9,20 +9,17 @@
 # SEED_RUNS picks the runs, in order (default: mininn-float numpy-float64 mininn-double numpy-float32).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. examples/setup.sh
 out=${1:-seed-experiment} iterations=${2:-4000}
 mkdir -p "$out"
 
 cmake/install-deps.sh
 cmake/install-deps.sh python3-numpy
-export MININN_MNIST_DIR=${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}
+mininn_mnist_dir
 examples/mnist/get-mnist.sh "$MININN_MNIST_DIR" >/dev/null
 build=${MININN_BUILD_DIR:-build}
-cmake -S . -B "$build" -DMININN_BUILD_EXAMPLES=ON >/dev/null
-cmake --build "$build" -j "${MININN_JOBS:-$(nproc)}" --target mnist >/dev/null
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  core=$("$build"/examples/mnist --blas-advice)
-  [ -n "$core" ] && export OPENBLAS_CORETYPE=$core
-fi
+mininn_build "$build" mnist >/dev/null
+mininn_openblas_coretype "$build"/examples/mnist
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$(nproc)}
 
 run() { # name, command... -> runs it, keeps its output, prints its key lines

@@ -8,15 +8,15 @@
 #   examples/bench/sparse_peers.sh [epochs]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. examples/setup.sh
 epochs=${1:-5}
 
 cmake/install-deps.sh
 cmake/install-deps.sh python3-torch python3-scipy libdlib-dev pkg-config tiny-dnn libcereal-dev libgemmlowp-dev \
   libstb-dev
-export MININN_MNIST_DIR=${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}
+mininn_mnist_dir
 examples/mnist/get-mnist.sh "$MININN_MNIST_DIR"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMININN_BUILD_EXAMPLES=ON >/dev/null
-cmake --build build -j "${MININN_JOBS:-$(nproc)}" --target mnist
+mininn_build build -DCMAKE_BUILD_TYPE=Release mnist
 # tiny-dnn includes stb as "third_party/stb/...", which Debian installs as <stb/...>.
 mkdir -p build/peers/include/third_party
 ln -sfn /usr/include/stb build/peers/include/third_party/stb
@@ -25,10 +25,7 @@ flags=(-O3 -march=native -std=c++17 -pthread -Iinclude -Ibuild/peers/include)
   g++ "${flags[@]}" examples/bench/peers/dlib_mlp.cpp -o build/peers/dlib_mlp $(pkg-config --libs dlib-1) -lz
 [ build/peers/tiny_dnn_mlp -nt examples/bench/peers/tiny_dnn_mlp.cpp ] ||
   g++ "${flags[@]}" examples/bench/peers/tiny_dnn_mlp.cpp -o build/peers/tiny_dnn_mlp -lz
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  core=$(build/examples/mnist --blas-advice)
-  [ -z "$core" ] || { echo "peers: every program runs with OPENBLAS_CORETYPE=$core"; export OPENBLAS_CORETYPE=$core; }
-fi
+mininn_openblas_coretype build/examples/mnist "peers: every program runs with "
 echo "OpenBLAS core: ${OPENBLAS_CORETYPE:-chosen by OpenBLAS itself}"
 
 for input in sparse dense; do

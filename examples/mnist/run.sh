@@ -7,23 +7,12 @@
 # per core).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. examples/setup.sh
 
 cmake/install-deps.sh
-export MININN_MNIST_DIR=${MININN_MNIST_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mininn/mnist}
+mininn_mnist_dir
 examples/mnist/get-mnist.sh "$MININN_MNIST_DIR"
 build=${MININN_BUILD_DIR:-build}
-# Examples on explicitly: a build directory configured earlier without them (an install step)
-# would otherwise have no 'mnist' target. A new one is a Release build (CMakeLists.txt).
-cmake -S . -B "$build" -DMININN_BUILD_EXAMPLES=ON >/dev/null
-cmake --build "$build" -j "${MININN_JOBS:-$(nproc)}" --target mnist
-
-# OpenBLAS 0.3.21 does not recognise CPUs newer than itself and falls back to generic SSE3
-# kernels; the example knows which kernel set this CPU can run instead.
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  core=$("$build"/examples/mnist --blas-advice)
-  if [ -n "$core" ]; then
-    echo "run.sh: OpenBLAS does not recognise this CPU; running with OPENBLAS_CORETYPE=$core"
-    export OPENBLAS_CORETYPE=$core
-  fi
-fi
+mininn_build "$build" mnist
+mininn_openblas_coretype "$build"/examples/mnist "run.sh: OpenBLAS does not recognise this CPU; running with "
 exec "$build"/examples/mnist "$@"
