@@ -76,9 +76,7 @@ private:
     }
     bool word(const char* w)
     {
-        std::size_t n = 0;
-        while (w[n] != '\0')
-            ++n;
+        const std::size_t n = std::char_traits<char>::length(w);
         if (s_.compare(i_, n, w) != 0)
             return false;
         i_ += n;

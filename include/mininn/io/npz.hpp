@@ -154,18 +154,17 @@ inline std::string read_entry(zip_t* z, const std::string& name, const std::stri
 }
 
 // The architecture as version 1 wrote it, from the layers' names: "Dense 784→64; Sigmoid;
-// Dense 64→10; Softmax; float32". Only to check files of that version.
-template <class Net>
+// Dense 64→10; Softmax; float32". Only to check files of that version, which cut each name
+// where " (" began (it took them from summary()).
+template <std::size_t I = 0, class Net>
 std::string version1_architecture(const Net& net)
 {
-    std::string s = net.summary(), out;
-    std::size_t pos = 0;
-    while ((pos = s.find(": ")) != std::string::npos) {
-        const auto end = s.find(" (", pos);
-        out += s.substr(pos + 2, end - pos - 2) + "; ";
-        s.erase(0, s.find('\n') + 1);
+    if constexpr (I < Net::depth) {
+        const std::string name = net.template layer<I>().name();
+        return name.substr(0, name.find(" (")) + "; " + version1_architecture<I + 1>(net);
+    } else {
+        return scalar_name<typename Net::value_type>();
     }
-    return out + (std::is_same_v<typename Net::value_type, float> ? "float32" : "float64");
 }
 
 // The architecture entry save() writes (io/architecture.hpp).

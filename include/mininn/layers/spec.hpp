@@ -95,9 +95,21 @@ struct layer_has_visit_state<L, std::void_t<decltype(std::declval<L&>().visit_st
     : std::true_type {
 };
 
-// The layer's spec(), or for a layer without one: its name() as the op, no attributes, and
-// every parameter trained and decayed. visit_parameters is not const in the concept; it is
-// only asked for the names here.
+// The names visit_parameters and visit_state give, in order, with trained set for the former;
+// a spec must list the same (a Network compares them when it is built). visit_parameters is
+// not const in the concept; it is only asked for the names here.
+template <class L>
+std::vector<std::pair<std::string, bool>> visited_tensors(const L& layer)
+{
+    std::vector<std::pair<std::string, bool>> v;
+    const_cast<L&>(layer).visit_parameters([&](const char* role, auto&, auto&) { v.emplace_back(role, true); });
+    if constexpr (layer_has_visit_state<L>::value)
+        const_cast<L&>(layer).visit_state([&](const char* name, auto&) { v.emplace_back(name, false); });
+    return v;
+}
+
+// The layer's spec(), or for a layer without one: its name() as the op, no attributes, every
+// parameter trained and decayed, and its state neither.
 template <class L>
 LayerSpec spec_of(const L& layer)
 {
@@ -105,34 +117,17 @@ LayerSpec spec_of(const L& layer)
         return layer.spec();
     } else {
         LayerSpec s{layer.name(), {}, {}};
-        const_cast<L&>(layer).visit_parameters([&](const char* role, auto&, auto&) {
-            s.tensors.push_back(TensorSpec{role, true, true});
-        });
-        if constexpr (layer_has_visit_state<L>::value)
-            const_cast<L&>(layer).visit_state([&](const char* name, auto&) {
-                s.tensors.push_back(TensorSpec{name, false, false});
-            });
+        for (const auto& [name, trained] : visited_tensors(layer))
+            s.tensors.push_back(TensorSpec{name, trained, trained});
         return s;
     }
-}
-
-// The names visit_parameters and visit_state give, in order, with trained set for the former;
-// a spec must list the same (check_layer and Network's construction compare them).
-template <class L>
-std::vector<std::pair<std::string, bool>> visited_tensors(L& layer)
-{
-    std::vector<std::pair<std::string, bool>> v;
-    layer.visit_parameters([&](const char* role, auto&, auto&) { v.emplace_back(role, true); });
-    if constexpr (layer_has_visit_state<L>::value)
-        layer.visit_state([&](const char* name, auto&) { v.emplace_back(name, false); });
-    return v;
 }
 
 // "" when spec lists exactly the visited tensors, else what differs first.
 template <class L>
 std::string spec_mismatch(const L& layer, const LayerSpec& spec)
 {
-    const auto visited = visited_tensors(const_cast<L&>(layer));
+    const auto visited = visited_tensors(layer);
     for (std::size_t k = 0; k < visited.size() || k < spec.tensors.size(); ++k) {
         if (k >= spec.tensors.size())
             return cat("spec() does not list tensor ", k, " '", visited[k].first, "'");

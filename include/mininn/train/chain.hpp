@@ -264,9 +264,10 @@ public:
         if constexpr (I < depth) {
             const auto& l = std::get<I>(layers_);
             std::string trained, state; // the tensors, from the layer's spec
-            for (const TensorSpec& t : spec_of(l).tensors)
-                (t.trained ? trained : state) +=
-                    cat(t.trained ? (trained.empty() ? ": " : ", ") : (state.empty() ? "; state: " : ", "), t.name);
+            for (const TensorSpec& t : spec_of(l).tensors) {
+                std::string& list = t.trained ? trained : state;
+                list += cat(list.empty() ? (t.trained ? ": " : "; state: ") : ", ", t.name);
+            }
             os << "layer " << I << ": " << l.name() << " (" << l.parameter_count() << " parameters" << trained << state
                << ")\n";
             summarize<I + 1>(os);
