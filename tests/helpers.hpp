@@ -195,6 +195,22 @@ std::string stdout_of(F&& f)
     return read_all(fd);
 }
 
+// A layer's infer() of Z into another buffer, in place over Z, and from an expression of Z
+// each equal to want (its forward); returns the last output.
+template <class L, class T>
+mininn::matrix<T> check_infer_forms(const L& layer, const mininn::matrix<T>& Z, const mininn::matrix<T>& want)
+{
+    mininn::matrix<T> out, in_place = Z;
+    mininn::scratch<T> work;
+    layer.infer(Z, out, work, mininn::standalone);
+    CHECK(out == want);
+    layer.infer(in_place, in_place, work, mininn::standalone);
+    CHECK(in_place == want);
+    layer.infer(Z + T(0), out, work, mininn::standalone);
+    CHECK(out == want);
+    return out;
+}
+
 } // namespace test
 
 /// Checks that msg contains part, and prints msg when it does not. msg is evaluated once, before

@@ -267,3 +267,19 @@ TEST_CASE("Sigmoid matches 1 / (1 + e^-z) on the vector path too")
         worst_f = std::max(worst_f, ulps(Af(0, j), static_cast<float>(1.0 / (1.0 + std::exp(-double(Zf(0, j)))))));
     CHECK(worst_f <= 4.0);
 }
+
+TEST_CASE_TEMPLATE("an activation's infer is its forward, into another buffer, in place, or from an expression", Act,
+                   Sigmoid<double>, Tanh<double>, ReLU<double>, LeakyReLU<double>, Identity<double>)
+{
+    Rng rng(4);
+    const auto Z = test::random_matrix<double>(3, 7, rng);
+    Act a;
+    const matrix<double> want = a.forward(Z);
+    const Act& c = a;
+    test::check_infer_forms(c, Z, want);
+    matrix<double> out;
+    scratch<double> work;
+    CHECK_THROWS_WITH_AS(c.infer(vector<double>{1, 2}, out, work),
+                         doctest::Contains("expected input [k, n] with n >= 1 (samples are columns), got [2]"),
+                         shape_error);
+}

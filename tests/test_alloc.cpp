@@ -159,6 +159,35 @@ TEST_CASE("sparse steps do not allocate after the first: full batch on two threa
           }) == 0);
 }
 
+TEST_CASE("infer into a kept workspace does not allocate after its first batch: dense, with Dropout, sparse")
+{
+    Rng rng(6);
+    const Network net{Dense<float>(100, 64, init::normal, rng), Sigmoid{}, Dropout(0.2),
+                      Dense<float>(64, 10, init::normal, rng), Softmax{}};
+    const auto X = test::random_matrix<float>(100, 32, rng);
+    matrix<float> Xs = xt::zeros<float>(matrix<float>::shape_type{100, 300});
+    for (auto& v : Xs)
+        if (rng.uniform() < 0.2)
+            v = static_cast<float>(rng.uniform());
+    const sparse_matrix<float> S(Xs);
+    std::vector<std::size_t> idx(32); // batches of one width: a new width resizes the buffers
+    for (std::size_t j = 0; j < 32; ++j)
+        idx[j] = (j * 37 + 11) % 300;
+    std::decay_t<decltype(net)>::Workspace ws;
+    for (int pass = 0; pass < 2; ++pass) {
+        const long calls = alloc_counter::allocations_during([&] {
+            for (int i = 0; i < 5; ++i) {
+                net.infer(X, ws);
+                net.infer(S.select_columns(idx.data(), idx.size()), ws);
+            }
+        });
+        if (pass == 0)
+            CHECK(calls > 0); // the first call sizes the workspace
+        else
+            CHECK(calls == 0);
+    }
+}
+
 #ifdef MININN_TEST_MPI
 #include <mininn/distributed/all.hpp>
 

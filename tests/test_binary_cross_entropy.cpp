@@ -201,7 +201,7 @@ TEST_CASE("predict refuses a one-output network without a final Sigmoid; Softmax
     Network reg{Dense<double>(2, 1, init::normal, rng)};
     const auto msg = test::message_of<std::logic_error>([&] { reg.predict(matrix<double>{{1}, {2}}); });
     CHECK(msg == "Network::predict: the network has one output and does not end in Sigmoid, so there is no class to "
-                 "pick; use forward() for a real-valued output");
+                 "pick; use infer() for a real-valued output");
     Network cls{Dense<double>(2, 3, init::normal, rng), Softmax{}};
     const matrix<double> P = cls.predict_proba(matrix<double>{{1, 0}, {2, -1}});
     CHECK(P.shape()[0] == 3);

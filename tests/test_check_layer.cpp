@@ -83,6 +83,20 @@ struct BadFusedSigmoid : Sigmoid<double> {
     const matrix<double>& activate_in_place(const double*) { return Sigmoid<double>::activate_in_place(nullptr); }
 };
 
+// An infer() that forgets the activation.
+struct BadInferSigmoid : Sigmoid<double> {
+    template <class E>
+    void infer(const E& x, matrix<double>& out, scratch<double>&, std::size_t) const
+    {
+        out = x;
+    }
+};
+// A spec() that names a tensor the layer does not visit.
+struct MisdescribedTanh : ScaledTanh<double> {
+    using ScaledTanh::ScaledTanh;
+    LayerSpec spec() const { return {"ScaledTanh", {}, {{"scale", true, false}, {"extra", false, false}}}; }
+};
+
 // A layer of one's own with both fusion hooks, written exactly as the concept states them (no
 // default arguments): Tanh by composition, counting the calls Network makes into each hook.
 struct CountingTanh {
@@ -157,6 +171,11 @@ TEST_CASE("every other layer passes check_layer, with its fused hooks checked ag
     const LayerReport sig = check_layer(Sigmoid<double>{}, X);
     CHECK_MESSAGE_CONTAINS(sig.str(), "Sigmoid: fused bias + forward (activate_in_place): ok");
     CHECK_MESSAGE_CONTAINS(sig.str(), "Sigmoid: fused backward + bias sum (backward_bias_sum): ok");
+    CHECK_MESSAGE_CONTAINS(sig.str(), "Sigmoid: infer equals forward in evaluation mode: ok");
+    // Dropout is checked in training mode, its infer against forward in evaluation mode.
+    const LayerReport drop = check_layer(Dropout<double>(0.4, 2), X);
+    CHECK_MESSAGE(drop.passed(), drop.str());
+    CHECK_MESSAGE_CONTAINS(drop.str(), "Dropout(0.4): infer equals forward in evaluation mode: ok");
 }
 
 TEST_CASE("a layer written from the concept alone passes check_layer and trains in a Network")
@@ -196,6 +215,14 @@ TEST_CASE("check_layer catches a wrong backward, accumulating gradients, a drift
 
     const LayerReport fused = check_layer(BadFusedSigmoid{}, X);
     CHECK(failed_checks(fused) == "fused bias + forward (activate_in_place);");
+
+    const LayerReport infer = check_layer(BadInferSigmoid{}, X);
+    CHECK(failed_checks(infer) == "infer equals forward in evaluation mode;");
+    CHECK_MESSAGE_CONTAINS(infer.str(), "Sigmoid: infer equals forward in evaluation mode: FAILED (max difference");
+
+    const LayerReport spec = check_layer(MisdescribedTanh(3), X);
+    CHECK(failed_checks(spec) == "spec lists the tensors the layer visits;");
+    CHECK_MESSAGE_CONTAINS(spec.str(), "spec lists the tensors the layer visits: FAILED (");
 
     const LayerReport rows = check_layer(ScaledTanh<double>(4), X);
     CHECK(failed_checks(rows) == "input rows;");

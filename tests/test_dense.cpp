@@ -1,3 +1,4 @@
+#include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xview.hpp>
 
 #include "helpers.hpp"
@@ -168,4 +169,26 @@ TEST_CASE("a square Dense layer fed its own output computes from a copy, not fro
     // and backward uses that copy: dW = dZ · once^T
     d.backward(xt::ones<double>({2, 2}));
     CHECK(d.weight_grad() == matrix<double>{{6, 12}, {6, 12}});
+}
+
+TEST_CASE("Dense::infer gives forward's bits on a const layer, refuses to write over its input, and checks shapes")
+{
+    Rng rng(8);
+    const Dense<double> d(test::random_matrix<double>(3, 5, rng), vector<double>{0.5, -1.25, 2});
+    const auto X = test::random_matrix<double>(5, 4, rng);
+    Dense<double> copy = d;
+    matrix<double> out;
+    scratch<double> work;
+    d.infer(X, out, work);
+    CHECK(out == copy.forward(X));
+    const matrix<double> want = xt::linalg::dot(d.weights(), X) + xt::view(d.bias(), xt::all(), xt::newaxis());
+    CHECK(xt::allclose(out, want, 1e-14, 1e-14));
+    d.infer(xt::view(X, xt::all(), xt::range(1, 3)), out, work); // an expression, and a narrower batch
+    CHECK(out == xt::view(copy.forward(X), xt::all(), xt::range(1, 3)));
+    matrix<double> square = test::random_matrix<double>(3, 3, rng);
+    const Dense<double> s(3, 3, init::normal, rng);
+    CHECK_THROWS_WITH_AS(s.infer(square, square, work), "Dense 3→3: infer() cannot write its output over its input",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(d.infer(square, out, work),
+                         "Dense 5→3: expected input [5, n] with n >= 1 (samples are columns), got [3, 3]", shape_error);
 }

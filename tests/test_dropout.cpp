@@ -147,3 +147,21 @@ TEST_CASE("Dropout refuses a probability outside [0, 1) and a backward before fo
     msg = test::message_of<std::logic_error>([&] { d.backward(matrix<float>(xt::ones<float>({2, 2}))); });
     CHECK(msg == "Dropout(0.5): backward() called before forward()");
 }
+
+TEST_CASE("Dropout infer passes its input through in either mode, and a network's infer ignores the network's mode")
+{
+    Rng rng(9);
+    const auto X = test::random_matrix<double>(4, 6, rng);
+    const Dropout<double> d(0.5, 1);
+    CHECK(d.training());
+    matrix<double> out;
+    scratch<double> work;
+    d.infer(X, out, work);
+    CHECK(out == X);
+    Dense<double> d1(4, 6, init::normal, rng), d2(6, 3, init::normal, rng);
+    Network with{d1, ReLU{}, Dropout(0.5, 1), d2, Softmax{}};
+    const Network without{d1, ReLU{}, d2, Softmax{}};
+    CHECK(with.training());
+    CHECK(with.infer(X) == without.infer(X));
+    CHECK(with.training());
+}

@@ -1,6 +1,9 @@
 #include <cfloat>
 #include <cmath>
+#include <string>
+#include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "helpers.hpp"
 
@@ -216,4 +219,129 @@ TEST_CASE("the fused head, the unfused path and evaluate report the same loss, e
     CHECK(fused > 1000.0); // the clamped unfused loss stopped at -log(DBL_MIN) = 708
     CHECK(chain == doctest::Approx(fused).epsilon(1e-12));
     CHECK(eval == doctest::Approx(fused).epsilon(1e-12));
+}
+
+TEST_CASE("infer is forward in evaluation mode, bit for bit, on a const network that it leaves as it was")
+{
+    Rng rng(31);
+    Network trained{Dense<double>(6, 5, init::normal, rng),
+                    Sigmoid{},
+                    Dropout(0.5, 3),
+                    Dense<double>(5, 4, init::xavier, rng),
+                    ReLU{},
+                    Dense<double>(4, 3, init::he, rng),
+                    Softmax{}};
+    const auto X = test::random_matrix<double>(6, 9, rng);
+    const auto y = random_labels(9, 3, rng);
+    trained.compute_gradients(CrossEntropy{}, X, y); // training mode: Dropout acts, the caches fill
+    const matrix<double> before = trained.output();
+    const auto& net = trained;
+    decltype(trained)::Workspace ws;
+    const matrix<double> inferred = net.infer(X, ws);
+    CHECK(trained.training()); // the mode is the caller's
+    CHECK(trained.output() == before);
+    matrix<double> plain;
+    {
+        const decltype(trained)::eval_scope scope(trained);
+        plain = trained.forward(X);
+    }
+    CHECK(inferred == plain);
+    CHECK(net.infer(X) == plain);
+    CHECK(net.predict_proba(X) == plain);
+    // a column range, and the first layer fed an expression
+    const matrix<double> part = xt::view(X, xt::all(), xt::range(2, 7));
+    CHECK(net.infer(xt::view(X, xt::all(), xt::range(2, 7)), ws) == net.infer(part));
+    CHECK_THROWS_WITH_AS(net.infer(matrix<double>(xt::zeros<double>({5, 2})), ws),
+                         "layer 0 (Dense 6→5): expected input [6, n] with n >= 1 (samples are columns), got [5, 2]",
+                         shape_error);
+}
+
+namespace {
+// A layer without infer(): a Network runs a copy of it through forward() in evaluation mode.
+template <class T = double>
+struct Shift {
+    using value_type = T;
+    static constexpr bool parameter_free = true;
+    Shift() = default;
+    template <class U>
+    Shift(const Shift<U>&)
+    {
+    }
+    std::string name() const { return "Shift"; }
+    std::size_t input_rows() const { return 0; }
+    std::size_t output_rows(std::size_t rows) const { return rows; }
+    template <class E>
+    const matrix<T>& forward(const E& x, std::size_t)
+    {
+        out = x + T(1);
+        ++calls;
+        return out;
+    }
+    matrix<T>& backward(const matrix<T>& g, bool, std::size_t)
+    {
+        dx = g;
+        return dx;
+    }
+    std::size_t parameter_count() const { return 0; }
+    template <class F>
+    void visit_parameters(F&&)
+    {
+    }
+    matrix<T> out, dx;
+    int calls = 0;
+};
+} // namespace
+
+TEST_CASE("infer of its own last result reads a copy of it")
+{
+    Rng rng(32);
+    // One layer: the result is in the buffer that layer writes.
+    const Network net{Dense<double>(3, 3, init::normal, rng)};
+    const auto X = test::random_matrix<double>(3, 4, rng);
+    std::decay_t<decltype(net)>::Workspace ws;
+    const matrix<double> once = net.infer(X);
+    CHECK(net.infer(net.infer(X, ws), ws) == net.infer(once));
+}
+
+TEST_CASE("a layer without infer is copied and run through forward, and the network's layer is not touched")
+{
+    matrix<double> W = {{1, 2}, {3, -4}};
+    vector<double> b = {0.5, -0.5};
+    const Network net{Dense<double>(W, b), Shift{}};
+    const matrix<double> X = {{1, 0}, {0, 1}};
+    const matrix<double> want = {{2.5, 3.5}, {3.5, -3.5}}; // W X + b + 1
+    CHECK(net.infer(X) == want);
+    CHECK(net.layer<1>().calls == 0);
+    CHECK(net.layer<1>().out.size() == 0);
+}
+
+TEST_CASE("threads share one const network, each with its own workspace, and get the serial results")
+{
+    Rng rng(5);
+    const Network net{Dense<float>(20, 16, init::normal, rng), Tanh{}, Dense<float>(16, 4, init::normal, rng),
+                      Softmax{}};
+    std::vector<matrix<float>> X;
+    std::vector<matrix<float>> want;
+    for (std::size_t n : {1, 3, 32, 7}) {
+        X.push_back(test::random_matrix<float>(20, n, rng));
+        want.push_back(net.infer(X.back()));
+    }
+    std::vector<int> wrong(2, 0);
+    auto work = [&](int t) {
+        std::decay_t<decltype(net)>::Workspace ws;
+        for (int rep = 0; rep < 200; ++rep)
+            for (std::size_t k = 0; k < X.size(); ++k)
+                wrong[static_cast<std::size_t>(t)] += net.infer(X[(k + static_cast<std::size_t>(t)) % X.size()], ws) !=
+                                                      want[(k + static_cast<std::size_t>(t)) % X.size()];
+    };
+    std::thread a(work, 0), b2(work, 1);
+    a.join();
+    b2.join();
+    CHECK(wrong == std::vector<int>{0, 0});
+    label_vector classes = xt::zeros<std::size_t>({32});
+    for (std::size_t j = 0; j < 32; ++j)
+        for (std::size_t k = 1; k < 4; ++k)
+            if (want[2](k, j) > want[2](classes(j), j))
+                classes(j) = k;
+    CHECK(net.predict(X[2]) == classes);
 }

@@ -62,3 +62,14 @@ TEST_CASE("Softmax errors")
     auto msg = test::message_of<shape_error>([&] { s.backward(matrix<double>({2, 3})); });
     CHECK(msg == "Softmax: expected gradient [3, 2] (samples are columns), got [2, 3]");
 }
+
+TEST_CASE("Softmax infer is its forward, into another buffer, in place, or from an expression")
+{
+    const matrix<double> Z = {{1, -2, 1000, 0.5}, {2, -2, 0, 0.25}, {3, 7, -1000, 0}};
+    Softmax<double> s;
+    const matrix<double> want = s.forward(Z);
+    const Softmax<double>& c = s;
+    const matrix<double> out = test::check_infer_forms(c, Z, want);
+    CHECK(out(0, 2) == 1.0); // hand-computed: e^0 / (e^0 + e^-1000 + e^-2000)
+    CHECK(out(1, 1) == doctest::Approx(std::exp(-9.0) / (2 * std::exp(-9.0) + 1)).epsilon(1e-15));
+}

@@ -11,7 +11,9 @@
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <vector>
 
+#include <xsimd/memory/xsimd_aligned_allocator.hpp>
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xtensor.hpp>
 
@@ -26,6 +28,9 @@ template <class T>
 using vector = xt::xtensor<T, 1>;
 /// Class indices, one per sample (column).
 using label_vector = xt::xtensor<std::size_t, 1>;
+/// Memory a layer's infer() may resize and use as it likes (SIMD-aligned); the caller owns it.
+template <class T>
+using scratch = std::vector<T, xsimd::aligned_allocator<T>>;
 
 /// "no layer index": a layer used on its own, outside a Network.
 inline constexpr std::size_t standalone = std::numeric_limits<std::size_t>::max();

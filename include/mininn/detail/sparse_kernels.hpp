@@ -53,7 +53,7 @@ inline constexpr std::size_t sparse_parallel_work = std::size_t(1) << 18;
 inline constexpr std::size_t prefetch_ahead = 2;
 
 template <class T>
-using aligned_buffer = std::vector<T, xsimd::aligned_allocator<T>>;
+using aligned_buffer = scratch<T>;
 
 /// What the sparse products of one Dense layer keep between steps: the input of its last
 /// forward, the row-sorted form of a range that came twice, and the tiles. Buffers grow on first
@@ -352,6 +352,38 @@ private:
     std::vector<std::size_t> starts_, block_first_;
     aligned_buffer<T> tile_[2], dWt_[2];
 };
+
+/// Z [out, n] = W [out, in] X for the columns of x, keeping nothing: the inference of a
+/// const layer, which any number of threads may run at once, each with its own work buffer
+/// (W^T padded to whole SIMD batches, then one tile). Each output is summed from the same
+/// entries in the same order as sparse_products::forward sums it, so the bits are the same.
+template <class T>
+void sparse_infer(const sparse_batch<T>& x, const T* W, std::size_t out, std::size_t in, scratch<T>& work, T* Z)
+{
+    constexpr std::size_t L = xsimd::batch<T>::size;
+    const std::size_t hp = (out + L - 1) / L * L, n = x.cols();
+    const std::size_t block = std::clamp<std::size_t>(32768 / (hp * sizeof(T)) / 16 * 16, 16, 4096);
+    work.resize(in * hp + block * hp);
+    T* Wt = work.data();
+    T* tile = Wt + in * hp;
+    transpose(W, in, out, in, Wt, hp);
+    for (std::size_t k = 0; k < in && hp != out; ++k) // the padding lanes sum to zeros no one reads
+        std::fill(Wt + k * hp + out, Wt + (k + 1) * hp, T(0));
+    const sparse_matrix<T>& m = x.source();
+    const std::size_t* cs = m.column_starts().data();
+    const std::uint32_t* rows = m.row_indices().data();
+    const T* vals = m.values().data();
+    for (std::size_t j0 = 0; j0 < n; j0 += block) {
+        const std::size_t j1 = std::min(n, j0 + block);
+        for (std::size_t j = j0; j < j1; ++j) {
+            const std::size_t c = x.column(j), e0 = cs[c], ne = cs[c + 1] - e0;
+            for_each_chunk<T>(0, hp, [&](auto R, std::size_t lane) {
+                sum_rows<decltype(R)::value, false>(rows + e0, vals + e0, ne, Wt, hp, lane, tile + (j - j0) * hp);
+            });
+        }
+        transpose(tile, hp, j1 - j0, out, Z + j0, n);
+    }
+}
 
 } // namespace detail
 } // namespace MININN_ISA

@@ -55,6 +55,26 @@ public:
         return apply(Z.data(), nullptr);
     }
 
+    /// The forward pass of evaluation mode, keeping nothing (the layer concept's infer):
+    /// out = f(Z) [k, n]; out may be Z itself. Throws shape_error unless Z is 2-D.
+    template <class E>
+    void infer(const E& z, matrix<T>& out, scratch<T>&, std::size_t index = standalone) const
+    {
+        check_input(z, 0, index, *this);
+        const std::size_t k = z.shape()[0], n = z.shape()[1];
+        const T* src = nullptr;
+        if constexpr (std::is_same_v<E, matrix<T>>) {
+            src = z.data();
+            ensure_shape(out, k, n);
+        } else {
+            out = z;
+            src = out.data();
+        }
+        const auto& pol = policy_;
+        for (std::size_t i = 0; i < k; ++i)
+            map(src + i * n, out.data() + i * n, n, [&pol](auto v) { return pol.f(v); });
+    }
+
     /// The layer's output buffer, sized [k, n], for a preceding Dense layer to write W X into;
     /// activate_in_place() then finishes the forward pass.
     matrix<T>& output_for(std::size_t k, std::size_t n)

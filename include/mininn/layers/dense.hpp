@@ -149,6 +149,35 @@ public:
         }
     }
 
+    /// The forward pass of evaluation mode, keeping nothing (the layer concept's infer):
+    /// out = W X + b [out, n] for X [in, n], any 2-D xtensor expression or a sparse input
+    /// (sparse_matrix, sparse_batch; work then holds W^T). The same bits as forward(); const,
+    /// so threads may share the layer, each with its own out and work. out must not be X.
+    /// Throws shape_error on a wrong shape, std::invalid_argument when out is X.
+    template <class E>
+    void infer(const E& x, matrix<T>& out, scratch<T>& work, std::size_t index = standalone) const
+    {
+        check_parameters(index);
+        detail::check_input(x, in_features(), index, *this);
+        if constexpr (std::is_same_v<E, matrix<T>>) {
+            if (&x == &out)
+                throw std::invalid_argument(detail::cat(detail::layer_label(index, name()),
+                                                        ": infer() cannot write its output over its input"));
+        }
+        const std::size_t n = x.shape()[1];
+        detail::ensure_shape(out, out_features(), n);
+        if constexpr (detail::is_sparse_v<E>) {
+            static_assert(std::is_same_v<typename E::value_type, T>,
+                          "Dense<T>: a sparse input must hold the layer's scalar type T");
+            detail::sparse_infer(sparse_batch<T>(x), W_.data(), out_features(), in_features(), work, out.data());
+        } else {
+            static_cast<void>(work);
+            xt::blas::gemm(W_, x, out);
+        }
+        for (std::size_t i = 0; i < out_features(); ++i)
+            detail::add_bias_row(out.data() + i * n, out.data() + i * n, n, b_(i));
+    }
+
     /// dZ [out, n] for the batch of the last forward(). Stores dW and db (overwriting them)
     /// and returns dX [in, n], owned by the layer (rewritten by each backward; a Network
     /// overwrites it in place with the next gradient), or an empty matrix when

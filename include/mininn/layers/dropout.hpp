@@ -84,6 +84,20 @@ public:
         return Y_;
     }
 
+    /// The forward pass of evaluation mode, keeping nothing (the layer concept's infer):
+    /// out = X, whatever the layer's mode; out may be X itself. Throws shape_error unless X is 2-D.
+    template <class E>
+    void infer(const E& x, matrix<T>& out, scratch<T>&, std::size_t index = standalone) const
+    {
+        detail::check_input(x, 0, index, *this);
+        if constexpr (std::is_same_v<E, matrix<T>>) {
+            if (&x == &out)
+                return;
+        }
+        detail::ensure_shape(out, x.shape()[0], x.shape()[1]);
+        xt::noalias(out) = x;
+    }
+
     /// dY [k, n] -> dX = dY * mask (the identity in evaluation mode), owned by the layer.
     /// Throws shape_error when dY does not match the last forward, std::logic_error before one.
     matrix<T>& backward(const matrix<T>& dY, bool = true, std::size_t index = standalone)

@@ -51,6 +51,14 @@
 //     only as a pair (half of it is refused at compile time). The fused classifier head is not
 //     a hook: it applies only mininn's own elementwise activations (Sigmoid, Tanh, ReLU, ...).
 //
+//   template <class E> void infer(const E& X, matrix<T>& out, scratch<T>& work, std::size_t index) const;
+//       the forward pass of evaluation mode, reading only the layer's parameters: out = the
+//       output [out, n] for X [in, n] (out resized when its shape differs; work, memory the
+//       layer may resize and use). It changes nothing in the layer, so any number of threads
+//       may run it at once on one layer, each with its own out and work; a training step's
+//       caches stay in the layer, where forward() keeps them. Network::infer(), predict() and
+//       predict_proba() call it. A layer without it is copied, put in evaluation mode and run
+//       through forward() instead: the same result, but each call copies the layer.
 //   void set_training(bool on);
 //       training (true, the default) or evaluation mode, set by Network::train() / eval();
 //       layers such as Dropout act only in training mode.
@@ -131,6 +139,11 @@ MININN_LAYER_HAS(sums_bias_grad, static_cast<matrix<typename L::value_type>&>(st
                                      std::declval<matrix<typename L::value_type>&>(),
                                      std::declval<vector<typename L::value_type>&>(), std::size_t(0))))
 
+MININN_LAYER_HAS(layer_has_infer,
+                 std::declval<const L&>().infer(std::declval<const matrix<typename L::value_type>&>(),
+                                                std::declval<matrix<typename L::value_type>&>(),
+                                                std::declval<scratch<typename L::value_type>&>(), std::size_t(0)))
+
 #undef MININN_LAYER_HAS
 
 // Layers that let the preceding Dense layer write W X into their output buffer, then add its
@@ -182,6 +195,21 @@ Shape output_shape_of(const L& l, const Shape& in)
         return l.output_shape(in);
     else
         return Shape(l.output_rows(in.size()));
+}
+
+// out = the layer's evaluation-mode output for x, leaving the layer as it is (see infer above).
+template <class L, class E>
+void infer_of(const L& layer, const E& x, matrix<typename L::value_type>& out, scratch<typename L::value_type>& work,
+              std::size_t index)
+{
+    if constexpr (layer_has_infer<L>::value) {
+        layer.infer(x, out, work, index);
+    } else {
+        L copy(layer);
+        if constexpr (has_set_training<L>::value)
+            copy.set_training(false);
+        out = copy.forward(x, index);
+    }
 }
 
 /// Checks L against the layer concept above, one static_assert per missing member.

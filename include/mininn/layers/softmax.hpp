@@ -3,6 +3,7 @@
 
 #include "../core/config.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 
@@ -50,6 +51,26 @@ public:
         detail::softmax_columns(Z.data(), S_.data(), static_cast<const T*>(nullptr), K, n, work_.data(),
                                 work_.data() + n);
         return S_;
+    }
+
+    /// The forward pass of evaluation mode, keeping nothing (the layer concept's infer):
+    /// out = softmax(Z) [K, n]; out may be Z itself. Throws shape_error unless Z is 2-D.
+    template <class E>
+    void infer(const E& z, matrix<T>& out, scratch<T>& work, std::size_t index = standalone) const
+    {
+        detail::check_input(z, 0, index, *this);
+        const std::size_t K = z.shape()[0], n = z.shape()[1];
+        const T* src = nullptr;
+        if constexpr (std::is_same_v<E, matrix<T>>) {
+            work.resize(2 * n);
+            src = z.data(); // softmax_columns runs in place when out is z
+        } else {
+            work.resize(2 * n + K * n);
+            std::copy(z.begin(), z.end(), work.begin() + static_cast<std::ptrdiff_t>(2 * n));
+            src = work.data() + 2 * n;
+        }
+        detail::ensure_shape(out, K, n);
+        detail::softmax_columns(src, out.data(), static_cast<const T*>(nullptr), K, n, work.data(), work.data() + n);
     }
 
     /// The layer's output buffer, sized [K, n], for a preceding Dense layer to write its

@@ -5,6 +5,7 @@
 
 #include "../core/config.hpp"
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <ostream>
@@ -60,6 +61,14 @@ using rebind_t = typename rebind<L, T>::type;
 
 // Layers in order, with no virtual calls. Network adds the losses, the fused head and the
 // buffers of a pass; the chain owns what the layers share: the helper thread and its setting.
+// What Network::infer() writes into (see there): each layer's output in a buffer of its own,
+// whose shape then stays the same from call to call.
+template <class T, std::size_t Depth>
+struct infer_workspace {
+    std::array<matrix<T>, Depth> buffers;
+    scratch<T> work; // what a layer's infer uses besides (W^T for a sparse input, ...)
+};
+
 template <class... Layers>
 class chain {
 public:
@@ -157,6 +166,34 @@ public:
             return forward_from<I + 1, End>(out);
         else
             return out;
+    }
+
+    // Layers I.. in evaluation mode, reading only their parameters (the layer concept's infer);
+    // returns the last output.
+    template <std::size_t I = 0, class E>
+    matrix<T>& infer(const E& x, infer_workspace<T, depth>& ws) const
+    {
+        static_assert(I > 0 || !is_sparse_v<E> || is_dense<layer_t<0>>::value,
+                      "a sparse input (sparse_matrix, sparse_batch) needs a Dense first layer");
+        matrix<T>& out = ws.buffers[I];
+        infer_of(std::get<I>(layers_), x, out, ws.work, I);
+        if constexpr (I + 1 < depth)
+            return infer<I + 1>(out, ws);
+        else
+            return out;
+    }
+
+    // infer() of an input that may be one of ws's buffers, which the pass would overwrite:
+    // that one is copied first.
+    template <class E>
+    matrix<T>& infer_copying_own(const E& x, infer_workspace<T, depth>& ws) const
+    {
+        if constexpr (std::is_same_v<E, matrix<T>>) {
+            for (const matrix<T>& b : ws.buffers)
+                if (&x == &b)
+                    return infer(matrix<T>(x), ws);
+        }
+        return infer(x, ws);
     }
 
     // Layers I - 1 and I run backward as one pass (layers/fusion.hpp).

@@ -79,6 +79,8 @@ double max_relative_difference(const A& a, const B& b)
 ///     parameters' sizes;
 ///   - the gradient of L = sum(output * R), R random, against central differences, for the input
 ///     and every parameter (relative error within tolerance; zero gradients fail);
+///   - infer(), when the layer has it, against forward() in evaluation mode; spec() (or the
+///     default one) against the tensors the layer visits;
 ///   - each fusion hook the layer has against the plain path: activate_in_place(b) on W X equal
 ///     to forward(W X + b), and backward_bias_sum equal to backward with db its row sums.
 /// Returns a report; nothing throws for a broken layer except what the layer itself throws.
@@ -147,6 +149,22 @@ LayerReport check_layer(const Layer& original, const matrix<T>& X, const LayerCh
             detail::cat("rel error ", c.relative_error, " over ", c.entries, " entries, analytic norm ", c.analytic_norm,
                         ", numeric ", c.numeric_norm));
 
+    if constexpr (detail::layer_has_infer<Layer>::value) {
+        Layer plain_layer = original; // forward in evaluation mode, against the const infer
+        if constexpr (detail::has_set_training<Layer>::value)
+            plain_layer.set_training(false);
+        const matrix<T> plain = plain_layer.forward(X, standalone);
+        matrix<T> inferred;
+        scratch<T> work;
+        original.infer(X, inferred, work, standalone);
+        const double e =
+            inferred.shape() == plain.shape() ? detail::max_relative_difference(inferred, plain) : INFINITY;
+        add("infer equals forward in evaluation mode", e <= opt.tolerance, detail::cat("max difference ", e));
+    }
+    {
+        const std::string wrong = detail::spec_mismatch(layer, detail::spec_of(layer));
+        add("spec lists the tensors the layer visits", wrong.empty(), wrong);
+    }
     if constexpr (detail::takes_bias<Layer>::value) {
         vector<T> b(typename vector<T>::shape_type{rows});
         for (auto& v : b)

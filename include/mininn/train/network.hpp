@@ -30,12 +30,10 @@ inline namespace MININN_ISA {
 /// Dense<float>(64, 10, init::normal, rng), Softmax{}};
 ///
 /// Layers run in order with no virtual calls. Inputs are [features, n] (samples are
-/// columns), outputs [outputs, n]. Every activation and gradient buffer is owned by a layer
-/// and reused while the batch size stays the same, so a steady training step does not
-/// allocate. Adjacent Dense + activation layers run fused (bias, activation and bias
-/// gradient each in one pass); a final Softmax trained with CrossEntropy uses the fused
-/// gradient (P - Y) / n. A network ending in Dense, activation, Dense (at most 16 outputs),
-/// Softmax trains its last three layers in one sweep (see compute_gradients).
+/// columns), outputs [outputs, n]. A training step's buffers are owned by the layers and
+/// reused while the batch size stays the same, so a steady step does not allocate; infer()
+/// writes into the caller's Workspace instead. The fusions a step runs are declared by the
+/// layers they fuse (layers/fusion.hpp, output_fusion.hpp, fused_head.hpp).
 template <class... Layers>
 class Network {
     static_assert(sizeof...(Layers) > 0, "a Network needs at least one layer");
@@ -152,41 +150,57 @@ public:
         return *output_;
     }
 
-    /// The predicted class of each column of X [in, n] -> [n]: the index of the largest output,
-    /// or, for a network with one output that ends in Sigmoid, 1 where that output is >= 0.5
-    /// and 0 elsewhere. Throws std::logic_error for any other one-output network (a regression
-    /// output has no class: use forward()), and shape_error as forward() does.
+    /// What infer() writes into: one for each thread that runs it. It keeps a buffer for each
+    /// layer's output, resized when the batch size changes, so calls with batches of a steady
+    /// size do not allocate.
+    using Workspace = detail::infer_workspace<T, depth>;
+
+    /// The output [out, n] for X [in, n] (a 2-D xtensor expression, or a sparse input as
+    /// forward() takes one), as forward() gives it in evaluation mode, bit for bit, whatever
+    /// the network's mode. It reads the parameters and changes nothing else: threads may share
+    /// one network, each with its own Workspace. The result lives in ws until ws is used
+    /// again. Throws shape_error naming the layer, as forward() does.
     template <class E>
-    label_vector predict(const E& X)
+    const matrix<T>& infer(const E& X, Workspace& ws) const
     {
-        const eval_scope scope(*this);
-        const matrix<T>& out = forward(X);
-        const std::size_t K = out.shape()[0], n = out.shape()[1];
-        label_vector labels = xt::zeros<std::size_t>({n});
-        if (K == 1) {
-            if constexpr (detail::output_kind<Last> != detail::output_kind_t::probabilities)
-                throw std::logic_error("Network::predict: the network has one output and does not end in Sigmoid, "
-                                       "so there is no class to pick; use forward() for a real-valued output");
-            for (std::size_t j = 0; j < n; ++j)
-                labels(j) = out(0, j) >= T(0.5) ? 1 : 0;
-            return labels;
-        }
-        vector<T> best;
-        detail::argmax_columns(out, best, labels);
-        return labels;
+        return chain_.infer_copying_own(X, ws);
+    }
+
+    /// infer() in a workspace of its own (allocated for the call): the output, by value.
+    template <class E>
+    matrix<T> infer(const E& X) const
+    {
+        Workspace ws;
+        return std::move(chain_.infer(X, ws));
+    }
+
+    /// The class of each column of X [in, n] -> [n]: the row of the largest output, or, for one
+    /// output after a final Sigmoid, 1 where it is >= 0.5. Runs infer() (with ws, or one made
+    /// for the call), so threads may share the network. Throws std::logic_error for any other
+    /// one-output network (a regression has no class: use infer()), shape_error as infer().
+    template <class E>
+    label_vector predict(const E& X, Workspace& ws) const
+    {
+        return detail::predicted_classes<Last>(infer(X, ws));
+    }
+    template <class E>
+    label_vector predict(const E& X) const
+    {
+        Workspace ws;
+        return predict(X, ws);
     }
 
     /// The network's output probabilities for X [in, n]: [K, n] class probabilities (each column
     /// sums to 1) after a final Softmax, or [k, n] probabilities of each output being 1 after a
-    /// final Sigmoid. Other networks are refused at compile time. Throws as forward() does.
+    /// final Sigmoid. Other networks are refused at compile time. Const, as infer(); throws as
+    /// infer() does.
     template <class E>
-    matrix<T> predict_proba(const E& X)
+    matrix<T> predict_proba(const E& X) const
     {
         static_assert(detail::output_kind<Last> != detail::output_kind_t::values,
                       "predict_proba: a network's outputs are probabilities only when it ends in Softmax{} or "
-                      "Sigmoid{}; use forward() for other outputs");
-        const eval_scope scope(*this);
-        return forward(X);
+                      "Sigmoid{}; use infer() for other outputs");
+        return infer(X);
     }
 
     /// Backpropagates dL/d(output) [out, n] for the batch of the last forward(), storing every

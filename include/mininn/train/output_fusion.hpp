@@ -17,6 +17,8 @@
 
 #include "../core/config.hpp"
 
+#include <cstddef>
+#include <stdexcept>
 #include <type_traits>
 
 #include "../core/tensor.hpp"
@@ -36,6 +38,27 @@ template <class Last>
 inline constexpr output_kind_t output_kind = is_softmax<Last>::value   ? output_kind_t::class_probabilities
                                              : is_sigmoid<Last>::value ? output_kind_t::probabilities
                                                                        : output_kind_t::values;
+
+// The class of each column of out [K, n] from a network ending in Last -> [n]: the row of the
+// largest output, or for one output after a Sigmoid, 1 where it is >= 0.5. Throws
+// std::logic_error for one output that is not a probability.
+template <class Last, class T>
+label_vector predicted_classes(const matrix<T>& out)
+{
+    const std::size_t K = out.shape()[0], n = out.shape()[1];
+    label_vector labels = xt::zeros<std::size_t>({n});
+    if (K == 1) {
+        if constexpr (output_kind<Last> != output_kind_t::probabilities)
+            throw std::logic_error("Network::predict: the network has one output and does not end in Sigmoid, "
+                                   "so there is no class to pick; use infer() for a real-valued output");
+        for (std::size_t j = 0; j < n; ++j)
+            labels(j) = out(0, j) >= T(0.5) ? 1 : 0;
+        return labels;
+    }
+    vector<T> best;
+    argmax_columns(out, best, labels);
+    return labels;
+}
 
 template <class Loss, class Last>
 constexpr bool check_loss_fits_last()
