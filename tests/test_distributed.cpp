@@ -119,6 +119,69 @@ double full_batch_difference(std::size_t n, int steps)
     return relative_l2(weights_of(net), weights_of(ref));
 }
 
+// One path for every rank: rank 0's name in the temporary directory.
+std::string shared_temp(const std::string& name)
+{
+    const std::string mine =
+        (std::filesystem::temp_directory_path() / ("mininn_dist_" + std::to_string(::getpid()) + "_" + name)).string();
+    return world->broadcast(mine, 0);
+}
+
+void remove_on_root(const std::string& path)
+{
+    world->barrier(); // every rank has read it
+    if (world->root())
+        std::filesystem::remove(path);
+}
+
+// Data<T> with about two entries in three set to zero, and its sparse shard.
+template <class T>
+struct SparseData : Data<T> {
+    sparse_matrix<T> S;
+};
+template <class T>
+SparseData<T> make_sparse_data(std::size_t d, std::size_t n, std::size_t K, std::uint64_t seed)
+{
+    SparseData<T> data{make_data<T>(d, n, K, seed), {}};
+    for (matrix<T>* M : {&data.X, &data.Xs})
+        for (std::size_t i = 0; i < d; ++i)
+            for (std::size_t j = 0; j < M->shape()[1]; ++j)
+                if ((i + j + (M == &data.Xs ? data.s.first : 0)) % 3 != 0)
+                    (*M)(i, j) = 0;
+    data.S = sparse_matrix<T>(data.Xs);
+    return data;
+}
+
+// Options whose whole state a checkpoint must carry: a plateau schedule that cuts the rate
+// (no epoch improves by 10) and early stopping's best loss; batches of 16.
+FitOptions resumable(std::size_t epochs)
+{
+    FitOptions fo;
+    fo.epochs = epochs;
+    fo.batch_size = 16;
+    fo.seed = 8;
+    fo.patience = 10;
+    fo.schedule = Schedule::reduce_on_plateau(0.5, 1, 10.0);
+    fo.verbose = Verbosity::silent;
+    return fo;
+}
+
+// Trains 3 of 6 epochs with a checkpoint.
+FitOptions first_half(const std::string& checkpoint)
+{
+    FitOptions fo = resumable(6);
+    fo.checkpoint = checkpoint;
+    fo.on_epoch_end = [](const EpochLog& e) { return e.epoch < 2; };
+    return fo;
+}
+
+FitOptions second_half(const std::string& resume_from)
+{
+    FitOptions fo = resumable(6);
+    fo.resume_from = resume_from;
+    return fo;
+}
+
 } // namespace
 
 TEST_CASE("shards are contiguous, in rank order, cover every sample once, and may be empty")
@@ -402,6 +465,150 @@ TEST_CASE("save writes on rank 0 only; load reads there and broadcasts")
     world->barrier();
     CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { dist::load(dp_back, back, shared); }), shared);
     CHECK(weights_of(back) == weights_of(net));
+}
+
+TEST_CASE("distributed checkpoints: 3 epochs, then a resume in fresh objects, equal 6 straight bit for bit")
+{
+    const auto data = make_data<double>(10, 103, 4, 31), val = make_data<double>(10, 37, 4, 32);
+    const std::string ck = shared_temp("resume.npz");
+    auto straight = make_net<double>(10, 8, 4, 2);
+    dist::DataParallel dp_straight(*world, straight);
+    Adam<double> opt_straight(1e-2);
+    const History all =
+        dist::fit(dp_straight, CrossEntropy{}, opt_straight, data.Xs, data.ys, data.s, resumable(6), &val.Xs, &val.ys);
+    REQUIRE(all.epochs.size() == 6);
+    REQUIRE(all.epochs[5].learning_rate < all.epochs[1].learning_rate); // the schedule's state matters
+    {
+        auto first = make_net<double>(10, 8, 4, 2);
+        dist::DataParallel dp(*world, first);
+        Adam<double> opt(1e-2);
+        const History h =
+            dist::fit(dp, CrossEntropy{}, opt, data.Xs, data.ys, data.s, first_half(ck), &val.Xs, &val.ys);
+        CHECK(h.epochs.size() == 3);
+    }
+    auto resumed = make_net<double>(10, 8, 4, 50 + static_cast<std::uint64_t>(world->rank()));
+    dist::DataParallel dp(*world, resumed);
+    Adam<double> opt(1e-2);
+    const History rest =
+        dist::fit(dp, CrossEntropy{}, opt, data.Xs, data.ys, data.s, second_half(ck), &val.Xs, &val.ys);
+    remove_on_root(ck);
+    REQUIRE(rest.epochs.size() == 3);
+    CHECK(rest.epochs.front().epoch == 3);
+    CHECK(weights_of(resumed) == weights_of(straight));
+    for (std::size_t e = 0; e < 3; ++e) {
+        CHECK(rest.epochs[e].loss == all.epochs[e + 3].loss);
+        CHECK(rest.epochs[e].accuracy == all.epochs[e + 3].accuracy);
+        CHECK(rest.epochs[e].val_loss == all.epochs[e + 3].val_loss);
+        CHECK(rest.epochs[e].val_accuracy == all.epochs[e + 3].val_accuracy);
+        CHECK(rest.epochs[e].learning_rate == all.epochs[e + 3].learning_rate);
+    }
+    CHECK(rest.best_epoch == all.best_epoch);
+    CHECK(opt.steps() == opt_straight.steps());
+    CHECK(same_on_every_rank(resumed));
+}
+
+TEST_CASE("a checkpoint of fit() resumes in distributed fit, and one of distributed fit in fit(), to rounding")
+{
+    const auto data = make_data<double>(10, 103, 4, 33), val = make_data<double>(10, 37, 4, 34);
+    auto straight = make_net<double>(10, 8, 4, 3);
+    Adam<double> opt_straight(1e-2);
+    const History all = fit(straight, CrossEntropy{}, opt_straight, data.X, data.y, resumable(6), &val.X, &val.y);
+    const auto check_rest = [&](auto& net, const History& rest) {
+        REQUIRE(rest.epochs.size() == 3);
+        CHECK(relative_l2(weights_of(net), weights_of(straight)) < 1e-12);
+        for (std::size_t e = 0; e < 3; ++e) {
+            CHECK(rest.epochs[e].loss == doctest::Approx(all.epochs[e + 3].loss).epsilon(1e-12));
+            CHECK(rest.epochs[e].val_loss == doctest::Approx(all.epochs[e + 3].val_loss).epsilon(1e-12));
+            CHECK(rest.epochs[e].learning_rate == all.epochs[e + 3].learning_rate);
+        }
+    };
+    // fit() writes (on rank 0: the file is the same everywhere), distributed fit resumes.
+    const std::string one = shared_temp("from_fit.npz");
+    if (world->root()) {
+        auto net = make_net<double>(10, 8, 4, 3);
+        Adam<double> opt(1e-2);
+        fit(net, CrossEntropy{}, opt, data.X, data.y, first_half(one), &val.X, &val.y);
+    }
+    world->barrier();
+    auto net = make_net<double>(10, 8, 4, 60);
+    dist::DataParallel dp(*world, net);
+    Adam<double> opt(1e-2);
+    check_rest(net, dist::fit(dp, CrossEntropy{}, opt, data.Xs, data.ys, data.s, second_half(one), &val.Xs, &val.ys));
+    CHECK(same_on_every_rank(net));
+    remove_on_root(one);
+
+    // Distributed fit writes, fit() resumes on every rank.
+    const std::string many = shared_temp("from_dist.npz");
+    {
+        auto first = make_net<double>(10, 8, 4, 3);
+        dist::DataParallel dp_first(*world, first);
+        Adam<double> opt_first(1e-2);
+        dist::fit(dp_first, CrossEntropy{}, opt_first, data.Xs, data.ys, data.s, first_half(many), &val.Xs, &val.ys);
+    }
+    auto back = make_net<double>(10, 8, 4, 61);
+    Adam<double> opt_back(1e-2);
+    check_rest(back, fit(back, CrossEntropy{}, opt_back, data.X, data.y, second_half(many), &val.X, &val.y));
+    remove_on_root(many);
+}
+
+TEST_CASE("distributed checkpoints fail on every rank: unwritable on rank 0, unreadable on one rank")
+{
+    const auto data = make_data<double>(6, 40, 3, 35);
+    auto net = make_net<double>(6, 5, 3, 4);
+    dist::DataParallel dp(*world, net);
+    Adam<double> opt(1e-2);
+    FitOptions fo = resumable(2);
+    fo.checkpoint = "/nonexistent-mininn-dir/ck.npz";
+    CHECK_MESSAGE_CONTAINS(
+        test::message_of<io_error>([&] { dist::fit(dp, CrossEntropy{}, opt, data.Xs, data.ys, data.s, fo); }),
+        "rank 0: ");
+
+    // The file exists on rank 0 only (each rank names its own): the others' failure reaches rank 0.
+    const std::string ck = shared_temp("one_rank.npz");
+    fo.checkpoint = ck;
+    fo.epochs = 1;
+    dist::fit(dp, CrossEntropy{}, opt, data.Xs, data.ys, data.s, fo);
+    FitOptions back = resumable(2);
+    const bool alone = world->size() == 1; // then rank 0 misses it
+    back.resume_from = world->root() && !alone ? ck : ck + ".missing";
+    const std::string msg =
+        test::message_of<io_error>([&] { dist::fit(dp, CrossEntropy{}, opt, data.Xs, data.ys, data.s, back); });
+    CHECK_MESSAGE_CONTAINS(msg, alone ? "rank 0: " : "rank 1: ");
+    CHECK_MESSAGE_CONTAINS(msg, ck + ".missing");
+    remove_on_root(ck);
+}
+
+TEST_CASE("a sparse shard trains as the dense one, and as fit() on the whole sparse set")
+{
+    const auto data = make_sparse_data<double>(12, 103, 4, 36), val = make_sparse_data<double>(12, 37, 4, 37);
+    FitOptions fo = resumable(4);
+    auto dense = make_net<double>(12, 8, 4, 6), sparse = make_net<double>(12, 8, 4, 6),
+         ref = make_net<double>(12, 8, 4, 6);
+    dist::DataParallel dp_dense(*world, dense), dp_sparse(*world, sparse);
+    Adam<double> a_dense(1e-2), a_sparse(1e-2), a_ref(1e-2);
+    const History hd = dist::fit(dp_dense, CrossEntropy{}, a_dense, data.Xs, data.ys, data.s, fo, &val.Xs, &val.ys);
+    const History hs = dist::fit(dp_sparse, CrossEntropy{}, a_sparse, data.S, data.ys, data.s, fo, &val.S, &val.ys);
+    const sparse_matrix<double> S_all(data.X), V_all(val.X);
+    const History hr = fit(ref, CrossEntropy{}, a_ref, S_all, data.y, fo, &V_all, &val.y);
+    REQUIRE(hs.epochs.size() == 4);
+    for (std::size_t e = 0; e < 4; ++e) {
+        CHECK(hs.epochs[e].loss == doctest::Approx(hd.epochs[e].loss).epsilon(1e-12));
+        CHECK(hs.epochs[e].val_loss == doctest::Approx(hd.epochs[e].val_loss).epsilon(1e-12));
+        CHECK(hs.epochs[e].accuracy == hd.epochs[e].accuracy);
+        CHECK(hs.epochs[e].loss == doctest::Approx(hr.epochs[e].loss).epsilon(1e-12));
+    }
+    CHECK(relative_l2(weights_of(sparse), weights_of(dense)) < 1e-12);
+    CHECK(relative_l2(weights_of(sparse), weights_of(ref)) < 1e-12);
+    CHECK(same_on_every_rank(sparse));
+    const Scores v = dist::evaluate(dp_sparse, CrossEntropy{}, val.S, val.ys, 10);
+    CHECK(v.loss == doctest::Approx(evaluate(ref, CrossEntropy{}, V_all, val.y).loss).epsilon(1e-12));
+
+    // Full batches: each rank's whole shard at once.
+    fo.batch_size = 0;
+    const History full = dist::fit(dp_sparse, CrossEntropy{}, a_sparse, data.S, data.ys, data.s, fo);
+    const History full_ref = fit(ref, CrossEntropy{}, a_ref, S_all, data.y, fo);
+    CHECK(full.epochs.back().loss == doctest::Approx(full_ref.epochs.back().loss).epsilon(1e-12));
+    CHECK(relative_l2(weights_of(sparse), weights_of(ref)) < 1e-12);
 }
 
 int main(int argc, char** argv)

@@ -83,7 +83,8 @@ public:
         });
     }
 
-    /// Forward, loss and backward on this rank's columns X [in, m] and targets y (as
+    /// Forward, loss and backward on this rank's columns X [in, m] (a matrix<T>, or with a Dense
+    /// first layer a sparse_matrix<T> or its sparse_batch<T>) and targets y (as
     /// Network::compute_gradients takes them; m may be 0), then the one allreduce. Returns the
     /// mean loss over the global batch, and leaves in every parameter's gradient the mean
     /// gradient over it. With stop_vote, asks every rank to stop (see stop_requested()).
@@ -92,8 +93,8 @@ public:
     /// shape_error keep their type; "rank r: " leads the message), shape_error when no rank has
     /// a sample, and std::invalid_argument when a float batch has 2^24 samples or more (the
     /// count travels as a float).
-    template <class Loss, class Y>
-    T compute_gradients(const Loss& loss, const matrix<T>& X, const Y& y, bool stop_vote = false)
+    template <class Loss, class XM, class Y>
+    T compute_gradients(const Loss& loss, const XM& X, const Y& y, bool stop_vote = false)
     {
         const std::size_t m = X.dimension() == 2 ? X.shape()[1] : 0;
         T local = 0;

@@ -6,18 +6,18 @@
 
 #include "data_parallel.hpp"
 
-#include <chrono>
-#include <cmath>
 #include <cstddef>
-#include <limits>
+#include <cstdint>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
-#include "../data/columns.hpp"
-#include "../train/evaluate.hpp"
 #include "../core/random.hpp"
-#include "../optim/schedule.hpp"
-#include "../train/fit.hpp"
+#include "../core/sparse.hpp"
+#include "../data/columns.hpp"
+#include "../io/checkpoint.hpp"
+#include "../train/evaluate.hpp"
+#include "../train/loop.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
@@ -86,9 +86,9 @@ std::vector<double> reduce_scores(const Communicator& comm, Scorer& score, std::
     return std::vector<double>(s.begin() + static_cast<std::ptrdiff_t>(base), s.end());
 }
 
-template <class Net, class Loss, class Y>
-Scores evaluate_shard(DataParallel<Net>& dp, const Loss& loss, const matrix<typename Net::value_type>& X, const Y& y,
-                      std::size_t batch_size, const std::vector<double>* means)
+template <class Net, class Loss, class XM, class Y>
+Scores evaluate_shard(DataParallel<Net>& dp, const Loss& loss, const XM& X, const Y& y, std::size_t batch_size,
+                      const std::vector<double>* means)
 {
     using T = typename Net::value_type;
     Net& net = dp.network();
@@ -114,6 +114,136 @@ Scores evaluate_shard(DataParallel<Net>& dp, const Loss& loss, const matrix<type
     return s;
 }
 
+// The ranks' backend of train_loop (train/loop.hpp, which lists what a backend does). Every
+// rank draws the same permutation of all s.total samples, as one process would, and its part
+// of a batch is the batch's samples that lie in its shard; DataParallel adds the gradients up.
+// The metrics, the validation and the votes are reduced; rank 0 prints and writes.
+template <class Net, class XM, class Y>
+class shard_backend {
+public:
+    using T = typename Net::value_type;
+    static constexpr const char* who = "distributed::fit";
+    // A batch callback's vote travels with the next batch's allreduce (that batch is then not
+    // applied), or with the epoch's metrics after the last batch: no collective of its own.
+    static constexpr bool votes_wait = true;
+
+    shard_backend(DataParallel<Net>& dp, const XM& X, const Y& y, const Shard& s, std::vector<double> means,
+                  std::vector<double> val_means)
+        : dp_(dp), X_(X), y_(y), s_(s), means_(std::move(means)), val_means_(std::move(val_means))
+    {
+    }
+
+    Net& network() noexcept { return dp_.network(); }
+    std::size_t samples() const noexcept { return s_.total; }
+    bool prints() const noexcept { return comm().root(); }
+    const Y& labels() const noexcept { return y_; }
+    const std::vector<double>* target_means() const noexcept { return &means_; }
+    void shuffle(const std::vector<std::size_t>* perm) noexcept { perm_ = perm; }
+
+    template <class F>
+    void batch(std::size_t first, std::size_t count, F&& f)
+    {
+        if (count == s_.total) {
+            f(X_, y_);
+            return;
+        }
+        idx_.clear();
+        for (std::size_t k = first; k < first + count; ++k) {
+            const std::size_t j = perm_ != nullptr ? (*perm_)[k] : k;
+            if (s_.contains(j))
+                idx_.push_back(j - s_.first);
+        }
+        gather_targets_into(y_, idx_, yb_);
+        if constexpr (mininn::detail::is_sparse_v<XM>) {
+            f(X_.select_columns(idx_.data(), idx_.size()), yb_);
+        } else {
+            gather_columns_into(X_, idx_, Xb_);
+            f(Xb_, yb_);
+        }
+    }
+
+    template <class Loss, class XB>
+    double gradients(const Loss& loss, const XB& X, const Y& y, bool vote)
+    {
+        return static_cast<double>(dp_.compute_gradients(loss, X, y, vote));
+    }
+    bool stop_requested() const noexcept { return dp_.stop_requested(); }
+    template <class Scorer>
+    bool finish_epoch(Scorer& score, bool vote) const
+    {
+        return reduce_scores(comm(), score, {double(vote)})[0] > 0;
+    }
+    template <class Loss, class XV>
+    Scores validate(const Loss& loss, const XV& X, const Y& y, std::size_t batch_size)
+    {
+        return evaluate_shard(dp_, loss, X, y, batch_size, &val_means_);
+    }
+    void agree(int* votes, std::size_t n) const { comm().sum(votes, n); }
+    // The ranks' weights, optimizer states and generators are the same, so rank 0's
+    // checkpoint is every rank's; its failure is thrown on every rank.
+    template <class F>
+    void write_checkpoint(F&& save) const
+    {
+        comm().agreed([&] {
+            if (comm().root())
+                save();
+        });
+    }
+    // Every rank reads the file, since the optimizer's state has no broadcast. Ranks that read
+    // different checkpoints would run different numbers of epochs and wait on each other.
+    template <class F>
+    FitState read_checkpoint(F&& load) const
+    {
+        FitState st;
+        comm().agreed([&] { st = load(); });
+        const auto lo = comm().min(std::uint64_t(st.epochs_done)), hi = comm().max(std::uint64_t(st.epochs_done));
+        if (lo != hi)
+            throw io_error(
+                cat("distributed::fit: the ranks' checkpoints differ: between ", lo, " and ", hi, " epochs done"));
+        return st;
+    }
+
+private:
+    const Communicator& comm() const noexcept { return dp_.communicator(); }
+
+    DataParallel<Net>& dp_;
+    const XM& X_;
+    const Y& y_;
+    Shard s_;
+    std::vector<double> means_, val_means_;
+    const std::vector<std::size_t>* perm_ = nullptr;
+    std::vector<std::size_t> idx_; // this rank's columns of the batch
+    matrix<T> Xb_;
+    Y yb_;
+};
+
+template <class Net, class Loss, class Opt, class XM, class Y>
+History fit_shard(DataParallel<Net>& dp, const Loss& loss, Opt& opt, const XM& X, const Y& y, const Shard& s,
+                  const FitOptions& options, const XM* X_val, const Y* y_val)
+{
+    const Communicator& comm = dp.communicator();
+    if (X.shape()[1] != s.count || mininn::detail::target_count(y) != s.count)
+        throw shape_error(cat("distributed::fit: rank ", comm.rank(), "'s shard holds ", s.count, " samples but X has ",
+                              X.shape()[1], " and the targets ", mininn::detail::target_count(y)));
+    if (options.validation_split > 0)
+        throw std::invalid_argument("distributed::fit: validation_split is not supported; pass each rank's shard "
+                                    "of a validation set");
+    if ((X_val == nullptr) != (y_val == nullptr))
+        throw std::invalid_argument("distributed::fit: give both X_val and y_val, or neither");
+    const std::size_t n = s.total;
+    if (comm.sum(static_cast<std::uint64_t>(s.count)) != n || comm.min(std::uint64_t(n)) != comm.max(std::uint64_t(n)))
+        throw shape_error(cat("distributed::fit: the ranks' shards do not add up to ", n, " samples"));
+    if (n == 0)
+        throw shape_error("distributed::fit: no training samples");
+    if (comm.any(X_val != nullptr) != (X_val != nullptr))
+        throw std::invalid_argument("distributed::fit: some ranks have a validation set and others not");
+    auto means = global_target_means<task_of<Loss>>(comm, y);
+    auto val_means = X_val != nullptr ? global_target_means<task_of<Loss>>(comm, *y_val) : std::vector<double>{};
+    Rng rng(options.seed);
+    shard_backend<Net, XM, Y> backend(dp, X, y, s, std::move(means), std::move(val_means));
+    return mininn::detail::train_loop(backend, loss, opt, options, rng, X_val, y_val);
+}
+
 } // namespace detail
 
 /// The loss and metrics (see mininn::evaluate) of the network over the union of every rank's
@@ -128,155 +258,63 @@ Scores evaluate(DataParallel<Net>& dp, const Loss& loss, const matrix<typename N
     return detail::evaluate_shard(dp, loss, X, y, batch_size, &means);
 }
 
+/// distributed::evaluate() on a sparse shard X [in, m_r] (the network's first layer must be
+/// Dense). Throws as the dense overload does.
+template <class Net, class Loss, class Y>
+Scores evaluate(DataParallel<Net>& dp, const Loss& loss, const sparse_matrix<typename Net::value_type>& X, const Y& y,
+                std::size_t batch_size = 0)
+{
+    const auto means = detail::global_target_means<task_of<Loss>>(dp.communicator(), y);
+    return detail::evaluate_shard(dp, loss, X, y, batch_size, &means);
+}
+
 /// fit() across the ranks. Each rank passes its shard of the training set: X [in, s.count]
 /// and y, the columns [s.first, s.first + s.count) of a set of s.total samples (shard()
 /// gives s). Every rank draws the same permutation of all s.total samples from options.seed,
 /// as a single process's fit() does, so the global batches are the same samples; each rank
 /// computes the gradients of those samples of the batch that lie in its shard, and
-/// DataParallel adds them up in one allreduce per batch. The result equals a single process's
-/// fit() on the whole set up to floating-point rounding, and every rank ends with the same
-/// weights bit for bit. (A rank's part of a batch varies around batch · s.count / s.total.)
+/// DataParallel adds them up in one allreduce per batch. The loop is fit()'s (train_loop), so
+/// the result equals a single process's fit() on the whole set up to floating-point rounding,
+/// and every rank ends with the same weights bit for bit. (A rank's part of a batch varies
+/// around batch · s.count / s.total.)
 ///
 /// Decisions that end training are agreed: a callback that returns false on any rank, early
 /// stopping, a NaN or inf gradient (numeric_error on every rank), an exception on one rank.
 /// Validation (X_val, y_val: the rank's shard of the validation set) and the epoch metrics are
-/// reduced across the ranks; on_epoch_end sees the same log on every rank. Epoch lines are
-/// printed by rank 0 only. validation_split and checkpoints are refused
-/// (std::invalid_argument): pass a validation shard, and save with distributed::save.
+/// reduced across the ranks; on_epoch_end sees the same log on every rank. Epoch lines and the
+/// live progress line are printed by rank 0 only. options.checkpoint is written by rank 0, in
+/// fit()'s format, after every complete epoch; options.resume_from is read by every rank, so
+/// its path must name the same file on every rank (one machine, or a shared filesystem). A
+/// checkpoint of fit() resumes here, and one of this fit() resumes in fit(), to rounding.
+///
+/// Throws on every rank: shape_error when the shards do not add up or X and y do not match s,
+/// std::invalid_argument for validation_split (pass a validation shard) or a validation set on
+/// some ranks only, io_error when the checkpoint cannot be written on rank 0 or read on some
+/// rank ("rank r: ..."), and what fit() throws.
 template <class Net, class Loss, class Opt, class Y>
 History fit(DataParallel<Net>& dp, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X, const Y& y,
             const Shard& s, const FitOptions& options, const matrix<typename Net::value_type>* X_val = nullptr,
             const Y* y_val = nullptr)
 {
-    using T = typename Net::value_type;
-    using clock = std::chrono::steady_clock;
-    using mininn::detail::cat;
-    const Communicator& comm = dp.communicator();
-    Net& net = dp.network();
-    if constexpr (!mininn::detail::check_target_type<T, Y>()) {
+    if constexpr (!mininn::detail::check_target_type<typename Net::value_type, Y>())
+        return History{}; // a static_assert has said why
+    else
+        return detail::fit_shard(dp, loss, opt, X, y, s, options, X_val, y_val);
+}
+
+/// distributed::fit() on a sparse shard X [in, s.count] (the network's first layer must be
+/// Dense), with an optional sparse validation shard. A rank's part of each batch is a list of
+/// column indices into X, never a copy; the results are the dense shard's to rounding. Throws
+/// as the dense overload does.
+template <class Net, class Loss, class Opt, class Y>
+History fit(DataParallel<Net>& dp, const Loss& loss, Opt& opt, const sparse_matrix<typename Net::value_type>& X,
+            const Y& y, const Shard& s, const FitOptions& options,
+            const sparse_matrix<typename Net::value_type>* X_val = nullptr, const Y* y_val = nullptr)
+{
+    if constexpr (!mininn::detail::check_target_type<typename Net::value_type, Y>())
         return History{};
-    } else {
-        if (X.shape()[1] != s.count || mininn::detail::target_count(y) != s.count)
-            throw shape_error(cat("distributed::fit: rank ", comm.rank(), "'s shard holds ", s.count, " samples but X has ",
-                                  X.shape()[1], " and the targets ", mininn::detail::target_count(y)));
-        if (options.validation_split > 0)
-            throw std::invalid_argument("distributed::fit: validation_split is not supported; pass each rank's shard "
-                                        "of a validation set");
-        if (!options.checkpoint.empty() || !options.resume_from.empty())
-            throw std::invalid_argument("distributed::fit: checkpoints are not supported; save the weights with "
-                                        "distributed::save");
-        if ((X_val == nullptr) != (y_val == nullptr))
-            throw std::invalid_argument("distributed::fit: give both X_val and y_val, or neither");
-        const std::size_t n = s.total;
-        if (comm.sum(static_cast<std::uint64_t>(s.count)) != n || comm.min(std::uint64_t(n)) != comm.max(std::uint64_t(n)))
-            throw shape_error(cat("distributed::fit: the ranks' shards do not add up to ", n, " samples"));
-        if (n == 0)
-            throw shape_error("distributed::fit: no training samples");
-        if (comm.any(X_val != nullptr) != (X_val != nullptr))
-            throw std::invalid_argument("distributed::fit: some ranks have a validation set and others not");
-
-        const std::size_t batch = options.batch_size == 0 || options.batch_size >= n ? n : options.batch_size;
-        const std::size_t batches = (n + batch - 1) / batch;
-        const bool full = batch == n;
-        const bool lines =
-            comm.root() && (options.verbose == Verbosity::epochs || options.verbose == Verbosity::automatic);
-        const auto means = detail::global_target_means<task_of<Loss>>(comm, y);
-        const auto val_means =
-            X_val != nullptr ? detail::global_target_means<task_of<Loss>>(comm, *y_val) : std::vector<double>{};
-
-        Rng rng(options.seed);
-        Schedule schedule = options.schedule; // reduce_on_plateau keeps state
-        const double base_rate = mininn::detail::base_learning_rate(opt, schedule, "distributed::fit");
-        const mininn::detail::mode_restore<Net> restore{net, net.training()};
-        mininn::detail::scorer<T, task_of<Loss>> score;
-        History history;
-        mininn::detail::early_stopping<T> early;
-        std::vector<std::size_t> perm, idx;
-        idx.reserve(batch);
-        matrix<T> Xb;
-        Y yb;
-
-        for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
-            const auto t0 = clock::now();
-            const double rate = mininn::detail::scheduled_rate(opt, schedule, base_rate, epoch);
-            net.train();
-            const bool shuffled = options.shuffle && !full;
-            if (shuffled)
-                perm = permutation(n, rng); // the same on every rank, and the same as fit()'s
-            score.start(y, &means);
-            double total = 0;
-            bool vote = false, stop = false;
-            for (std::size_t b = 0; b < batches; ++b) {
-                const std::size_t first = b * batch, count = std::min(batch, n - first);
-                const matrix<T>* xb = &X;
-                const Y* ybp = &y;
-                if (!full) {
-                    idx.clear();
-                    for (std::size_t k = first; k < first + count; ++k) {
-                        const std::size_t j = shuffled ? perm[k] : k;
-                        if (s.contains(j))
-                            idx.push_back(j - s.first);
-                    }
-                    detail::gather_columns_into(X, idx, Xb);
-                    detail::gather_targets_into(y, idx, yb);
-                    xb = &Xb;
-                    ybp = &yb;
-                }
-                double l;
-                try {
-                    l = static_cast<double>(dp.compute_gradients(loss, *xb, *ybp, vote));
-                } catch (const numeric_error& e) {
-                    throw numeric_error(cat("epoch ", epoch, ", batch ", b, ": ", e.what()));
-                }
-                if (dp.stop_requested()) { // a callback asked after the last batch: this one is not applied
-                    stop = true;
-                    history.stop_reason = cat("stopped by the batch callback in epoch ", epoch, ", batch ", b - 1);
-                    break;
-                }
-                mininn::detail::check_gradients_finite(net, epoch, b);
-                if (xb->shape()[1] > 0)
-                    score.add(net.output(), *ybp);
-                opt.step(net);
-                total += l * static_cast<double>(count);
-                vote = options.on_batch_end && !options.on_batch_end(BatchLog{epoch, b, batches, l});
-            }
-            // The epoch's metrics and a batch callback's vote after the last batch, in one collective.
-            if (detail::reduce_scores(comm, score, {double(vote && !stop)})[0] > 0) {
-                stop = true;
-                history.stop_reason = cat("stopped by the batch callback in epoch ", epoch, ", batch ", batches - 1);
-            }
-            history.stopped_early = history.stopped_early || stop;
-
-            Scores train, val;
-            score.finish(train);
-            if (X_val != nullptr)
-                val = detail::evaluate_shard(dp, loss, *X_val, *y_val, full ? 0 : batch, &val_means);
-            EpochLog log = mininn::detail::epoch_log(epoch, total / static_cast<double>(n), train,
-                                                     X_val != nullptr ? &val : nullptr, rate);
-            schedule.observe(X_val != nullptr ? log.val_loss : log.loss);
-            log.seconds = std::chrono::duration<double>(clock::now() - t0).count();
-            history.epochs.push_back(log);
-            if (lines)
-                mininn::detail::print_epoch(log, options.epochs);
-            if (stop)
-                break;
-            const bool patience_out =
-                early.observe(net, X_val != nullptr ? log.val_loss : log.loss, epoch, options, history);
-            const bool cb = options.on_epoch_end && !options.on_epoch_end(log);
-            std::vector<int> votes{int(cb), int(patience_out)};
-            comm.sum(votes.data(), votes.size()); // the ranks' logs are equal; their callbacks need not be
-            if (votes[0] > 0 || votes[1] > 0) {
-                history.stopped_early = true;
-                history.stop_reason = votes[0] > 0
-                                          ? cat("stopped by the epoch callback after epoch ", epoch)
-                                          : cat("early stopping after epoch ", epoch, ": no improvement for ",
-                                                options.patience, " epochs; best epoch ", history.best_epoch);
-                break;
-            }
-        }
-        early.restore(net, options);
-        return history;
-    }
+    else
+        return detail::fit_shard(dp, loss, opt, X, y, s, options, X_val, y_val);
 }
 
 } // namespace distributed

@@ -11,4 +11,5 @@
 #include "metrics.hpp"
 #include "gradcheck.hpp"
 #include "check_layer.hpp"
+#include "loop.hpp"
 #include "fit.hpp"
