@@ -16,7 +16,7 @@ build=${2:-build-sanitize-$kind}
 cmake/install-deps.sh
 case $kind in
   address) sanitizers=address,undefined tests=() ;;
-  thread) sanitizers=thread tests=(test_network test_head test_train test_sparse) ;;
+  thread) sanitizers=thread tests=(test_network test_head test_train test_sparse test_model) ;;
   *) echo "sanitize.sh: unknown kind '$kind' (address or thread)" >&2; exit 2 ;;
 esac
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \

@@ -188,6 +188,32 @@ TEST_CASE("infer into a kept workspace does not allocate after its first batch: 
     }
 }
 
+TEST_CASE("a Model's infer into the caller's buffer does not allocate after its first call: both kernels, sparse")
+{
+    Rng rng(7);
+    Network net{Dense<float>(100, 64, init::normal, rng), Sigmoid{}, Dense<float>(64, 10, init::normal, rng),
+                Softmax{}};
+    const Model<float> m = freeze(net);
+    const auto X1 = test::random_matrix<float>(100, 1, rng), X32 = test::random_matrix<float>(100, 32, rng);
+    const auto X100 = test::random_matrix<float>(100, 100, rng); // past small_batch_limit: BLAS
+    const sparse_matrix<float> S(X32);
+    matrix<float> o1, o32, o100, os;
+    Model<float>::Workspace ws;
+    auto calls = [&] {
+        m.infer(X1, o1, ws);
+        m.infer(X32, o32, ws);
+        m.infer(X100, o100, ws);
+        m.infer(S.columns(3, 7), os); // the thread's own workspace
+        float y[10];
+        m.infer_one(X1.data(), y, ws);
+    };
+    CHECK(alloc_counter::allocations_during(calls) > 0);
+    CHECK(alloc_counter::allocations_during([&] {
+              for (int i = 0; i < 5; ++i)
+                  calls();
+          }) == 0);
+}
+
 #ifdef MININN_TEST_MPI
 #include <mininn/distributed/all.hpp>
 

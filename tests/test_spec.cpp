@@ -12,50 +12,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// y = x - m, with m a running mean of the inputs seen in training: state that no optimizer
-// updates, as BatchNorm's statistics will be, beside a learnable shift s that does not decay.
-struct Centre {
-    using value_type = double;
-    explicit Centre(std::size_t k) : m(xt::zeros<double>({k})), s(xt::zeros<double>({k})), ds(xt::zeros<double>({k})) {}
-    std::string name() const { return "Centre"; }
-    LayerSpec spec() const
-    {
-        return {"Centre", {{"momentum", momentum}}, {{"s", true, false}, {"mean", false, false}}};
-    }
-    std::size_t input_rows() const { return m.size(); }
-    std::size_t output_rows(std::size_t) const { return m.size(); }
-    template <class E>
-    const matrix<double>& forward(E&& x, std::size_t index = standalone)
-    {
-        detail::check_input(x, input_rows(), index, *this);
-        if (training) // m <- (1 - momentum) m + momentum mean_j x
-            m = (1 - momentum) * m + momentum * xt::mean(x, {1});
-        y = x - xt::view(m - s, xt::all(), xt::newaxis());
-        return y;
-    }
-    matrix<double>& backward(const matrix<double>& dy, bool = true, std::size_t = standalone)
-    {
-        ds = xt::sum(dy, {1}); // dL/ds = sum_j dy
-        dx = dy;               // dL/dx = dy (m is not a function of this batch's loss)
-        return dx;
-    }
-    std::size_t parameter_count() const { return s.size(); }
-    template <class F>
-    void visit_parameters(F&& f)
-    {
-        f("s", s, ds);
-    }
-    template <class F>
-    void visit_state(F&& f)
-    {
-        f("mean", m);
-    }
-    void set_training(bool on) { training = on; }
-    double momentum = 0.5;
-    bool training = true;
-    vector<double> m, s, ds;
-    matrix<double> y, dx;
-};
+using test::Centre;
 
 // The same layer with a spec that forgets the state tensor.
 struct CentreMissingState : Centre {

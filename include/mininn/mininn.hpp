@@ -15,3 +15,4 @@
 #include "optim/all.hpp"
 #include "io/all.hpp"
 #include "train/all.hpp"
+#include "inference/all.hpp"

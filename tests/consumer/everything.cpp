@@ -66,9 +66,17 @@ void train_one(const char* name, Hidden hidden, Opt opt, const matrix<T>& X, con
     save(net, path);
     Network copy{Dense<T>(4, 12, init::normal, rng), hidden, Dense<T>(12, 3, init::normal, rng), Softmax{}};
     load(copy, path);
+    // The same file as a Model, with no network type, and the network frozen: the same classes,
+    // through the one-sample kernel and through BLAS.
+    Model<T> model = load_model<T>(path);
     std::remove(path.c_str());
     const label_vector p1 = net.predict(X), p2 = copy.predict(X);
     expect(accuracy(p1, p2) == 1.0, std::string(name) + " save/load");
+    model.set_small_batch_limit(0);
+    const label_vector p3 = model.predict(X);
+    model.set_small_batch_limit(X.shape()[1] + 1);
+    const label_vector p4 = freeze(net).predict(sparse_matrix<T>(X)), p5 = model.predict(X);
+    expect(accuracy(p1, p3) > 0.99 && accuracy(p1, p4) > 0.99 && accuracy(p1, p5) > 0.99, std::string(name) + " Model");
     if (failures == 0 && std::string(name) == "float-sigmoid-gd")
         std::printf("%s", classification_report(y, p1).c_str());
     static_cast<void>(confusion_matrix(y, p1));

@@ -33,6 +33,12 @@ inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b)
 /// accepted one loads the same way twice, and what save() then writes loads back to the same.
 inline void check_load(const std::string& bytes)
 {
+    try { // any architecture the bytes describe: a Model, or an io_error, never a crash
+        const auto m = mininn::load_model_npz<float>(bytes, "fuzz");
+        const mininn::matrix<float> x = xt::zeros<float>({m.input_features(), std::size_t(2)});
+        require(m.infer(x).shape()[0] == m.output_features(), "a loaded Model runs");
+    } catch (const mininn::io_error&) {
+    }
     static const auto fresh = npz_network();
     auto net = fresh;
     const auto before = parameters(net);

@@ -181,7 +181,8 @@ public:
     template <class E>
     label_vector predict(const E& X, Workspace& ws) const
     {
-        return detail::predicted_classes<Last>(infer(X, ws));
+        return detail::classes_of(infer(X, ws), detail::output_kind<Last> == detail::output_kind_t::probabilities,
+                                  "Network::predict: the network");
     }
     template <class E>
     label_vector predict(const E& X) const

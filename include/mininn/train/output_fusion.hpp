@@ -39,18 +39,18 @@ inline constexpr output_kind_t output_kind = is_softmax<Last>::value   ? output_
                                              : is_sigmoid<Last>::value ? output_kind_t::probabilities
                                                                        : output_kind_t::values;
 
-// The class of each column of out [K, n] from a network ending in Last -> [n]: the row of the
-// largest output, or for one output after a Sigmoid, 1 where it is >= 0.5. Throws
-// std::logic_error for one output that is not a probability.
-template <class Last, class T>
-label_vector predicted_classes(const matrix<T>& out)
+// The class of each column of out [K, n] -> [n]: the row of the largest output, or for one
+// output that is a probability, 1 where it is >= 0.5. Throws std::logic_error, its message
+// beginning with who (e.g. "Network::predict: the network"), for one output that is not.
+template <class T>
+label_vector classes_of(const matrix<T>& out, bool probability, const char* who)
 {
     const std::size_t K = out.shape()[0], n = out.shape()[1];
     label_vector labels = xt::zeros<std::size_t>({n});
     if (K == 1) {
-        if constexpr (output_kind<Last> != output_kind_t::probabilities)
-            throw std::logic_error("Network::predict: the network has one output and does not end in Sigmoid, "
-                                   "so there is no class to pick; use infer() for a real-valued output");
+        if (!probability)
+            throw std::logic_error(cat(who, " has one output and does not end in Sigmoid, so there is no class to "
+                                            "pick; use infer() for a real-valued output"));
         for (std::size_t j = 0; j < n; ++j)
             labels(j) = out(0, j) >= T(0.5) ? 1 : 0;
         return labels;
