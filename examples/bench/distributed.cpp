@@ -19,6 +19,8 @@
 #include <CLI/CLI.hpp>
 #include <mininn/distributed/all.hpp>
 
+#include "common.hpp"
+
 using namespace mininn;
 namespace dist = mininn::distributed;
 
@@ -26,11 +28,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-double median(std::vector<double> t)
-{
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
-}
+using bench::median;
 
 // The median time of f in milliseconds over reps runs, each started together on every rank.
 template <class F>

@@ -14,6 +14,8 @@
 #include <CLI/CLI.hpp>
 #include <mininn/mininn.hpp>
 
+#include "common.hpp"
+
 #include "alloc_counter.hpp"
 
 using namespace mininn;
@@ -30,11 +32,7 @@ double elapsed_ms(F&& f)
     return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
 }
 
-double median(std::vector<double> t)
-{
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
-}
+using bench::median;
 
 template <class F>
 double median_ms(int reps, F&& f)
@@ -237,12 +235,7 @@ int main(int argc, char** argv)
             for (auto& v : y)
                 v = rng.below(10);
         } else {
-            if (data.empty()) {
-                const char* env = std::getenv("MININN_MNIST_DIR");
-                if (env == nullptr)
-                    throw std::runtime_error("no data: pass --data DIR, set MININN_MNIST_DIR, or use --synthetic");
-                data = env;
-            }
+            data = bench::mnist_dir(data);
             auto d = load_mnist<float>(data);
             Xf = std::move(d.train_images);
             y = std::move(d.train_labels);

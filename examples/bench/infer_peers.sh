@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The inference figures of one sitting: mininn_infer_bench (a frozen Model against
+# Network::infer), then onnxruntime 1.30 through node on the same weights and images, and the
+# ratios the performance guide reports. OpenBLAS runs the kernels it picks itself unless
+# OPENBLAS_CORETYPE is set; the figures name them.
+#   examples/bench/infer_peers.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. examples/setup.sh
+
+cmake/install-deps.sh
+dpkg -s python3-onnx >/dev/null 2>&1 ||
+  { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-onnx >/dev/null; }
+# node and npm from Debian (nodejs, npm) unless some other install provides them
+command -v npm >/dev/null ||
+  { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+mininn_mnist_dir
+examples/mnist/get-mnist.sh "$MININN_MNIST_DIR"
+mininn_build build -DCMAKE_BUILD_TYPE=Release mininn_infer_bench
+
+work=${MININN_PEERS_DIR:-build/peers}
+mkdir -p "$work"
+# The package ships its Linux library; its install script wants a host that cannot be reached.
+[ -d "$work/node_modules/onnxruntime-node" ] ||
+  (cd "$work" && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0 >/dev/null)
+
+echo "== mininn"
+build/examples/mininn_infer_bench --data "$MININN_MNIST_DIR" --save-dir "$work" | tee "$work/mininn.txt"
+/usr/bin/python3 examples/bench/peers/ort_export.py "$work/seed.npz" "$MININN_MNIST_DIR" "$work"
+echo "== onnxruntime 1.30 (node, 1 intra-op thread)"
+NODE_PATH="$work/node_modules" node examples/bench/peers/ort_infer.js "$work" | tee "$work/ort.txt"
+awk -F= '{v[$1] = $2} END {
+  own = v["ort_b1_us"] - v["ort_call_overhead_us"]
+  printf "infer_b1_vs_ort=%.3f\ninfer_sparse_b1_vs_ort=%.3f\ninfer_b32_vs_ort=%.3f\n", v["infer_b1_us"] / own,
+         v["infer_sparse_b1_us"] / own, v["infer_b32_us"] / v["ort_b32_us"]
+}' "$work/mininn.txt" "$work/ort.txt"
