@@ -1,4 +1,5 @@
 // Model: a network frozen for inference, from freeze() and from files, shared by threads.
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -169,6 +170,16 @@ TEST_CASE("a Model refuses specs it cannot run, naming the layer")
     const LayerSpec half{"Dense", {{"in", 2.5}, {"out", 3}}, dense.tensors};
     CHECK(test::message_of<std::invalid_argument>([&] { Model<double>({half}, Tensors{wb}); }) ==
           "Model: layer 0 (Dense): sizes in 2.5 and out 3 are not positive integers");
+    const std::vector<std::vector<double>> inf_w{{1, 2, 3, HUGE_VAL, 5, 6}, std::vector<double>(3, 0.0)};
+    CHECK(test::message_of<std::invalid_argument>([&] { Model<double>({dense}, Tensors{inf_w}); }) ==
+          "Model: layer 0 (Dense): W holds inf at element 3");
+    const LayerSpec leaky{"LeakyReLU", {{"alpha", 1.5}}, {}};
+    CHECK(test::message_of<std::invalid_argument>([&] {
+              Model<double>({dense, leaky}, Tensors{wb, {}});
+          }) == "Model: layer 1 (LeakyReLU): alpha must be in (0, 1), got 1.5");
+    const LayerSpec relu_alpha{"ReLU", {{"alpha", 0.5}}, {}}; // an alpha on ReLU leaks nothing
+    const Model<double> relu({dense, relu_alpha}, Tensors{{std::vector<double>{1, -1, -1, 1, 2, -2}, {0, 0, 0}}, {}});
+    CHECK(relu.infer(matrix<double>{{1}, {2}}) == matrix<double>{{0}, {1}, {0}});
     CHECK(test::message_of<std::invalid_argument>([&] {
               Model<double>({LayerSpec{"Softmax", {}, {}}}, Tensors{{}});
           }) == "Model: no Dense layer, so nothing fixes the input size");
@@ -209,6 +220,18 @@ TEST_CASE("load_model reads what save and checkpoints write, without the network
     save(own, temp_path("own.npz"));
     CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { load_model<double>(temp_path("own.npz")); }),
                            "own.npz: layer 1 (Centre) has tensors that a Model cannot hold");
+    // Layers that together claim more weights than the file holds, each alone less: refused
+    // before anything is set aside for the second.
+    std::vector<std::pair<std::string, std::string>> entries;
+    const std::vector<LayerSpec> two{{"Dense", {{"in", 60}, {"out", 50}}, {{"W", true, true}, {"b", true, false}}},
+                                     {"Dense", {{"in", 50}, {"out", 60}}, {{"W", true, true}, {"b", true, false}}}};
+    entries.emplace_back("architecture", detail::npy_bytes(detail::architecture_json(two, "float32")));
+    entries.emplace_back("layer0.W", detail::npy_array(matrix<float>(xt::zeros<float>({50, 60}))));
+    entries.emplace_back("layer0.b", detail::npy_array(vector<float>(xt::zeros<float>({50}))));
+    entries.emplace_back("padding", detail::npy_array(vector<float>(xt::zeros<float>({1000}))));
+    const std::string claims = detail::npz_build(entries, "claims");
+    CHECK_MESSAGE_CONTAINS(test::message_of<io_error>([&] { load_model_npz<float>(claims, "claims.npz"); }),
+                           "claims.npz: layer 1 (Dense) has tensors that a Model cannot hold or that the");
     for (const char* f : {"saved.npz", "checkpoint.npz", "cut.npz", "own.npz"})
         std::remove(temp_path(f).c_str());
 }

@@ -48,7 +48,10 @@ std::string run(const Options& o)
         CsvOptions c;
         c.target_columns.clear(); // every column is a feature
         c.skip_lines = o.skip_lines;
-        c.separator = o.separator == "space" ? ' ' : o.separator.at(0);
+        if (o.separator != "space" && o.separator.size() != 1)
+            throw std::invalid_argument(
+                detail::cat("--separator: expected one character or 'space', got '", o.separator, "'"));
+        c.separator = o.separator == "space" ? ' ' : o.separator[0];
         X = load_csv<T>(o.input, c).X;
     }
     if (X.shape()[0] != model.input_features())
@@ -67,14 +70,10 @@ std::string run(const Options& o)
                 text += i + 1 < k ? "," : "\n";
             }
     } else {
-        label_vector y;
-        try {
-            y = model.predict(X);
-        } catch (const std::logic_error&) {
+        if (!model.predicts_classes())
             throw std::invalid_argument(detail::cat(o.model, ": the model's outputs are values, not classes "
                                                              "(a regression): pass --proba to write them"));
-        }
-        for (const std::size_t c : y)
+        for (const std::size_t c : model.predict(X))
             text += std::to_string(c) + "\n";
     }
     return text;

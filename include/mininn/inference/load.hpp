@@ -69,12 +69,13 @@ Model<T> load_model_npz(const std::string& bytes, const std::string& where)
         throw io_error(cat(path, ": holds ", a.scalar, " weights; load it as Model<",
                            a.scalar == "float32" ? "float" : "double", ">"));
     std::vector<std::vector<std::vector<T>>> tensors(a.layers.size());
+    double claimed = 0; // bytes of weights the layers so far claim: all of them must be in the file
     for (std::size_t i = 0; i < a.layers.size(); ++i) {
         const LayerSpec& l = a.layers[i];
         if (l.tensors.empty())
             continue;
-        // Only Dense holds tensors a Model uses; they must fit in the file before any memory is
-        // set aside for them.
+        // Only Dense holds tensors a Model uses; they must fit in the file, all layers' together
+        // (save() stores them uncompressed), before any memory is set aside for them.
         std::size_t ni = 0, no = 0;
         try {
             if (l.op == "Dense" && l.tensors.size() == 2)
@@ -82,8 +83,8 @@ Model<T> load_model_npz(const std::string& bytes, const std::string& where)
         } catch (const std::invalid_argument& e) {
             throw io_error(cat(path, ": ", e.what()));
         }
-        if (ni == 0 ||
-            static_cast<double>(ni) * static_cast<double>(no) * sizeof(T) > static_cast<double>(bytes.size()))
+        claimed += (static_cast<double>(ni) + 1) * static_cast<double>(no) * sizeof(T);
+        if (ni == 0 || claimed > static_cast<double>(bytes.size()))
             throw io_error(cat(path, ": layer ", i, " (", l.op, ") has tensors that a Model cannot hold or that the ",
                                bytes.size(), "-byte file cannot"));
         const std::string shapes[2] = {cat(no, ",", ni), cat(no, ",")};

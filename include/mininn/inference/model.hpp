@@ -8,6 +8,8 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -58,25 +60,33 @@ public:
     static constexpr std::size_t default_small_batch_limit = 64;
 
     /// From layer specs (as LayerSpec describes them) and each layer's tensors in spec order.
-    /// Throws std::invalid_argument naming the layer for an op with no frozen form, and
-    /// shape_error for tensors or sizes that do not fit the spec or the layer before.
+    /// Throws std::invalid_argument naming the layer for an op with no frozen form, sizes that
+    /// are not positive integers (or above 2^32 inputs), a LeakyReLU alpha outside (0, 1), or
+    /// a weight that is NaN or infinite (the one-sample kernel skips zero inputs, so it would
+    /// not meet it where BLAS would); shape_error for tensors or sizes that do not fit the
+    /// spec or the layer before.
     Model(const std::vector<LayerSpec>& layers, const std::vector<std::vector<std::vector<T>>>& tensors);
 
     /// Features of one input sample, and of one output.
     std::size_t input_features() const noexcept { return in_; }
     std::size_t output_features() const noexcept { return out_; }
+    /// Whether predict() has classes to give: several outputs, or one after a Sigmoid.
+    bool predicts_classes() const noexcept { return out_ > 1 || kind_ == kind::probabilities; }
     /// The specs it was built from (Dropout included), as saved files describe them.
     const std::vector<LayerSpec>& specs() const noexcept { return specs_; }
     /// One line per operation, e.g. "op 0: Dense 784→64 + Sigmoid".
     std::string summary() const;
 
     std::size_t small_batch_limit() const noexcept { return small_; }
-    /// Batches of fewer samples than n take the one-sample kernel (0: always BLAS).
+    /// Dense batches of fewer samples than n take the one-sample kernel (0: always BLAS);
+    /// sparse inputs always do.
     void set_small_batch_limit(std::size_t n) noexcept { small_ = n; }
 
-    /// out [outputs, n] for X [inputs, n]: a matrix, any 2-D xtensor expression, or a sparse
-    /// input (sparse_matrix, sparse_batch). out is resized when its shape differs. Throws
-    /// shape_error when X has the wrong row count or no column.
+    /// out [outputs, n] for X [inputs, n]: a matrix, any 2-D xtensor expression (not a view
+    /// of out), or a sparse input (sparse_matrix, sparse_batch). out is resized when its shape
+    /// differs. Throws shape_error when X has the wrong row count or no column,
+    /// std::invalid_argument for a sparse input to a model that does not begin with Dense,
+    /// and std::logic_error for a moved-from model.
     template <class E>
     void infer(const E& X, matrix<T>& out, Workspace& ws) const;
     template <class E>
@@ -144,7 +154,7 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
     using detail::cat;
     if (layers.size() != tensors.size())
         throw std::invalid_argument(cat("Model: ", layers.size(), " layers but tensors for ", tensors.size()));
-    auto activation = [](const LayerSpec& l, activation_kind& a, double& alpha) {
+    auto activation = [](const LayerSpec& l, std::size_t i, activation_kind& a, double& alpha) {
         static const std::pair<const char*, activation_kind> names[] = {{"Identity", activation_kind::identity},
                                                                         {"Sigmoid", activation_kind::sigmoid},
                                                                         {"Tanh", activation_kind::tanh},
@@ -154,9 +164,14 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
             if (l.op == name) {
                 a = k;
                 alpha = 0;
+                if (k != activation_kind::leaky_relu)
+                    return true;
                 for (const auto& [key, v] : l.attributes)
                     if (key == "alpha")
                         alpha = v;
+                if (!(alpha > 0 && alpha < 1)) // as LeakyReLU itself requires
+                    throw std::invalid_argument(
+                        cat("Model: layer ", i, " (LeakyReLU): alpha must be in (0, 1), got ", alpha));
                 return true;
             }
         return false;
@@ -176,10 +191,17 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
                 throw shape_error(cat(at, ": takes ", ni, " features but the layer before gives ", rows));
             if (in_ == 0)
                 in_ = ni;
+            if (ni > std::numeric_limits<std::uint32_t>::max())
+                throw std::invalid_argument(cat(at, ": ", ni, " inputs, more than the kernels index (2^32)"));
+            for (std::size_t k = 0; k < 2; ++k)
+                for (std::size_t e = 0; e < tensors[i][k].size(); ++e)
+                    if (!std::isfinite(tensors[i][k][e]))
+                        throw std::invalid_argument(
+                            cat(at, ": ", k == 0 ? "W" : "b", " holds ", tensors[i][k][e], " at element ", e));
             matrix<T> W = xt::adapt(tensors[i][0], std::array<std::size_t, 2>{no, ni});
             const vector<T> b = xt::adapt(tensors[i][1], std::array<std::size_t, 1>{no});
             std::size_t fused = 0; // the activation after it runs inside it
-            if (i + 1 < layers.size() && tensors[i + 1].empty() && activation(layers[i + 1], a, alpha))
+            if (i + 1 < layers.size() && tensors[i + 1].empty() && activation(layers[i + 1], i + 1, a, alpha))
                 fused = 1;
             ops_.emplace_back(detail::frozen_affine<T>(W, b, a, alpha));
             rows = no;
@@ -189,7 +211,7 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
         }
         if (!tensors[i].empty())
             throw shape_error(cat(at, ": has no tensors, but ", tensors[i].size(), " were given"));
-        if (activation(l, a, alpha)) {
+        if (activation(l, i, a, alpha)) {
             ops_.emplace_back(activation_op{a, alpha});
             last = a == activation_kind::sigmoid ? kind::probabilities : kind::values;
         } else if (l.op == "Softmax") {
@@ -235,6 +257,8 @@ void Model<T>::infer(const E& X, matrix<T>& out, Workspace& ws) const
     if (X.dimension() != 2 || X.shape()[0] != in_ || X.shape()[1] == 0)
         throw shape_error(detail::cat("Model: expected input [", in_, ", n] with n >= 1 (samples are columns), got ",
                                       detail::shape_str(X.shape())));
+    if (ops_.empty())
+        throw std::logic_error("Model: moved from; it holds no operations");
     const std::size_t n = X.shape()[1];
     if constexpr (detail::is_sparse_v<E>) {
         static_assert(std::is_same_v<typename E::value_type, T>, "Model<T>: a sparse input must hold T");
@@ -263,7 +287,8 @@ void Model<T>::infer(const E& X, matrix<T>& out, Workspace& ws) const
 template <class T>
 void Model<T>::run(const sparse_batch<T>* S, const T* X, std::size_t n, T* Y, Workspace& ws) const
 {
-    ws.buffers.resize(ops_.size());
+    if (ws.buffers.size() < ops_.size()) // grows only: a thread's models may differ in depth
+        ws.buffers.resize(ops_.size());
     const T* cur = X;
     std::size_t rows = in_;
     for (std::size_t k = 0; k < ops_.size(); ++k) {

@@ -73,13 +73,17 @@ inline std::pair<std::size_t, std::size_t> dense_sizes(const LayerSpec& l, const
         else if (key == "out")
             out = v;
     }
-    if (!(in >= 1 && out >= 1 && in == std::floor(in) && out == std::floor(out) && in * out < 9.0e15))
+    if (!(in >= 1 && out >= 1 && in == std::floor(in) && out == std::floor(out)))
         throw std::invalid_argument(cat(at, ": sizes in ", in, " and out ", out, " are not positive integers"));
+    if (!(in * out < 9.0e15))
+        throw std::invalid_argument(
+            cat(at, ": sizes in ", in, " and out ", out, " make more weights than memory holds"));
     return {static_cast<std::size_t>(in), static_cast<std::size_t>(out)};
 }
 
 // The non-zeros of x[0, in): their indices into rows and values into values, which must have
-// room for in + 64 entries (the vector paths store whole registers). NaN counts as non-zero.
+// room for in entries (a vector store ends at most at the last input it read). NaN counts as
+// non-zero.
 // Returns how many there are.
 template <class T>
 std::size_t gather_nonzeros(const T* x, std::size_t in, std::uint32_t* rows, T* values)
@@ -174,8 +178,8 @@ struct frozen_affine {
         const T* values = x.values;
         std::size_t ne = x.nonzeros;
         if (x.dense != nullptr) {
-            s.rows.resize(in + 64);
-            s.values.resize(in + 64);
+            s.rows.resize(in);
+            s.values.resize(in);
             ne = gather_nonzeros(x.dense, in, s.rows.data(), s.values.data());
             rows = s.rows.data();
             values = s.values.data();

@@ -152,7 +152,8 @@ public:
     /// The forward pass of evaluation mode, keeping nothing (the layer concept's infer):
     /// out = W X + b [out, n] for X [in, n], any 2-D xtensor expression or a sparse input
     /// (sparse_matrix, sparse_batch; work then holds W^T). The same bits as forward(); const,
-    /// so threads may share the layer, each with its own out and work. out must not be X.
+    /// so threads may share the layer, each with its own out and work. out must not be X, nor
+    /// X a view of out.
     /// Throws shape_error on a wrong shape, std::invalid_argument when out is X.
     template <class E>
     void infer(const E& x, matrix<T>& out, scratch<T>& work, std::size_t index = standalone) const
