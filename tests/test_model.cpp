@@ -151,6 +151,16 @@ TEST_CASE("predict and predict_proba agree with the network's; a regression has 
     CHECK(test::message_of<std::logic_error>([&] { freeze(reg).predict_proba(X); }) ==
           "Model::predict_proba: the model does not end in Softmax or Sigmoid, so its outputs are not "
           "probabilities; use infer()");
+    // What a tool may ask before it calls either (examples/predict and examples/serve do).
+    Network multi{Dense<double>(8, 3, init::normal, rng), Tanh{}}; // classes by the largest, not probabilities
+    CHECK(freeze(cls).predicts_classes());
+    CHECK(freeze(cls).outputs_probabilities());
+    CHECK(freeze(bin).predicts_classes());
+    CHECK(freeze(bin).outputs_probabilities());
+    CHECK_FALSE(freeze(reg).predicts_classes());
+    CHECK_FALSE(freeze(reg).outputs_probabilities());
+    CHECK(freeze(multi).predicts_classes());
+    CHECK_FALSE(freeze(multi).outputs_probabilities());
 }
 
 TEST_CASE("a Model refuses specs it cannot run, naming the layer")
@@ -258,7 +268,7 @@ TEST_CASE("the format corpus loads as Models (format 2) or says what it lacks (f
                 "names but not their sizes; load it into its Network with load() and save() it again");
 }
 
-TEST_CASE("8 threads share one Model, each result the same bits as one thread's")
+TEST_CASE("8 threads x 10^5 calls share one Model, each result the same bits as one thread's")
 {
     Rng rng(5);
     Network net{Dense<float>(50, 32, init::normal, rng), Sigmoid{}, Dense<float>(32, 10, init::normal, rng), Softmax{}};
@@ -269,7 +279,7 @@ TEST_CASE("8 threads share one Model, each result the same bits as one thread's"
         X.push_back(images<float>(50, n, rng));
         want.push_back(m.infer(X.back()));
     }
-    constexpr int threads = 8, calls = 12500; // 10^5 calls in all
+    constexpr int threads = 8, calls = 100000;
     std::vector<int> wrong(threads, 0);
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t)

@@ -72,6 +72,8 @@ public:
     std::size_t output_features() const noexcept { return out_; }
     /// Whether predict() has classes to give: several outputs, or one after a Sigmoid.
     bool predicts_classes() const noexcept { return out_ > 1 || kind_ == kind::probabilities; }
+    /// Whether the outputs are probabilities: the model ends in Softmax or Sigmoid.
+    bool outputs_probabilities() const noexcept { return kind_ != kind::values; }
     /// The specs it was built from (Dropout included), as saved files describe them.
     const std::vector<LayerSpec>& specs() const noexcept { return specs_; }
     /// One line per operation, e.g. "op 0: Dense 784→64 + Sigmoid".
