@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The inference figures of one sitting: mininn_infer_bench (a frozen Model against
-# Network::infer), then onnxruntime 1.30 through node on the same weights and images, and the
-# ratios the performance guide reports. OpenBLAS runs the kernels it picks itself unless
-# OPENBLAS_CORETYPE is set; the figures name them.
+# Network::infer), then, on the same weights and images, onnxruntime 1.30 through node, PyTorch
+# 1.13 (eager and TorchScript), dlib 19.24 and FANN 2.2, each on one thread and checked against
+# mininn's outputs, and the ratios the performance guide reports. OpenBLAS (mininn's BLAS, and
+# PyTorch's and dlib's here) runs the kernels it picks itself unless OPENBLAS_CORETYPE is set;
+# the figures name them.
 #   examples/bench/infer_peers.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,6 +13,9 @@ cd "$(dirname "$0")/../.."
 cmake/install-deps.sh
 dpkg -s python3-onnx >/dev/null 2>&1 ||
   { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-onnx >/dev/null; }
+dpkg -s python3-torch libdlib-dev libfann-dev pkg-config >/dev/null 2>&1 ||
+  { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libdlib-dev libfann-dev \
+      pkg-config >/dev/null; }
 # node and npm from Debian (nodejs, npm) unless some other install provides them
 command -v npm >/dev/null ||
   { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
@@ -23,6 +28,10 @@ mkdir -p "$work"
 # The package ships its Linux library; its install script wants a host that cannot be reached.
 [ -d "$work/node_modules/onnxruntime-node" ] ||
   (cd "$work" && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0 >/dev/null)
+# shellcheck disable=SC2046 # pkg-config's flags are words
+g++ -std=c++17 -O2 -march=native examples/bench/peers/dlib_infer.cpp -o "$work/dlib_infer" \
+  $(pkg-config --cflags --libs dlib-1) -lopenblas
+gcc -std=c11 -O2 -march=native examples/bench/peers/fann_infer.c -o "$work/fann_infer" -lfloatfann -lm
 
 echo "== mininn"
 build/examples/mininn_infer_bench --data "$MININN_MNIST_DIR" --save-dir "$work" | tee "$work/mininn.txt"
@@ -34,3 +43,15 @@ awk -F= '{v[$1] = $2} END {
   printf "infer_b1_vs_ort=%.3f\ninfer_sparse_b1_vs_ort=%.3f\ninfer_b32_vs_ort=%.3f\n", v["infer_b1_us"] / own,
          v["infer_sparse_b1_us"] / own, v["infer_b32_us"] / v["ort_b32_us"]
 }' "$work/mininn.txt" "$work/ort.txt"
+echo "== PyTorch 1.13 (eager and TorchScript, 1 thread)"
+/usr/bin/python3 examples/bench/peers/torch_infer.py "$work" | tee "$work/torch.txt"
+echo "== dlib 19.24 (1 BLAS thread)"
+"$work/dlib_infer" "$work" | tee "$work/dlib.txt"
+echo "== FANN 2.2 (float, one sample per call)"
+"$work/fann_infer" "$work" | tee "$work/fann.txt"
+awk -F= '{v[$1] = $2} END {
+  split("torch_eager torch_script dlib fann", peer, " ")
+  for (b = 1; b <= 32; b += 31)
+    for (p = 1; p <= 4; ++p)
+      printf "infer_b%d_vs_%s=%.3f\n", b, peer[p], v["infer_b" b "_us"] / v[peer[p] "_b" b "_us"]
+}' "$work/mininn.txt" "$work/torch.txt" "$work/dlib.txt" "$work/fann.txt"
