@@ -35,6 +35,16 @@ gcc -std=c11 -O2 -march=native examples/bench/peers/fann_infer.c -o "$work/fann_
 
 echo "== mininn"
 build/examples/mininn_infer_bench --data "$MININN_MNIST_DIR" --save-dir "$work" | tee "$work/mininn.txt"
+# The Model with the kernels OpenBLAS picks by itself: this run's, or a second run's when
+# OPENBLAS_CORETYPE was set.
+if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+  env -u OPENBLAS_CORETYPE build/examples/mininn_infer_bench --data "$MININN_MNIST_DIR" >"$work/default.txt"
+else
+  cp "$work/mininn.txt" "$work/default.txt"
+fi
+awk -F= '$1 == "blas_core" {c = $2} $1 == "infer_b1_us" {b1 = $2} $1 == "infer_b32_us" {b32 = $2} END {
+  printf "default_blas_core=%s\ninfer_b1_default_kernels_us=%s\ninfer_b32_default_kernels_us=%s\n", c, b1, b32
+}' "$work/default.txt" | tee -a "$work/mininn.txt"
 /usr/bin/python3 examples/bench/peers/ort_export.py "$work/seed.npz" "$MININN_MNIST_DIR" "$work"
 echo "== onnxruntime 1.30 (node, 1 intra-op thread)"
 NODE_PATH="$work/node_modules" node examples/bench/peers/ort_infer.js "$work" | tee "$work/ort.txt"
