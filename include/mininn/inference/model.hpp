@@ -76,6 +76,9 @@ public:
     bool outputs_probabilities() const noexcept { return kind_ != kind::values; }
     /// The specs it was built from (Dropout included), as saved files describe them.
     const std::vector<LayerSpec>& specs() const noexcept { return specs_; }
+    /// Each spec's tensors in spec order, as the constructor took them (Dense: W [out, in]
+    /// row-major, then b [out]): what an exporter writes.
+    std::vector<std::vector<std::vector<T>>> tensors() const;
     /// One line per operation, e.g. "op 0: Dense 784→64 + Sigmoid".
     std::string summary() const;
 
@@ -228,6 +231,23 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
         throw std::invalid_argument("Model: no Dense layer, so nothing fixes the input size");
     out_ = rows;
     kind_ = last;
+}
+
+template <class T>
+std::vector<std::vector<std::vector<T>>> Model<T>::tensors() const
+{
+    std::vector<std::vector<std::vector<T>>> t(specs_.size());
+    std::size_t k = 0; // the k-th affine operation is the k-th Dense spec
+    for (std::size_t i = 0; i < specs_.size(); ++i) {
+        if (specs_[i].op != "Dense")
+            continue;
+        while (std::get_if<detail::frozen_affine<T>>(&ops_[k]) == nullptr)
+            ++k;
+        const auto& f = std::get<detail::frozen_affine<T>>(ops_[k++]);
+        t[i].emplace_back(f.W.begin(), f.W.end());
+        t[i].emplace_back(f.b.begin(), f.b.begin() + static_cast<std::ptrdiff_t>(f.out));
+    }
+    return t;
 }
 
 template <class T>

@@ -1,0 +1,49 @@
+"""Writes the ONNX corpus of tests/test_onnx.cpp: small multilayer perceptrons exported by
+PyTorch 1.13's torch.onnx.export, and each one's input and PyTorch's own output in
+torch_outputs.json. Run from this folder with Debian's python3-torch:
+
+    /usr/bin/python3 gen_torch.py
+"""
+import json
+
+import torch
+from torch import nn
+
+torch.manual_seed(11)
+torch.set_num_threads(1)
+
+
+def bn(width):
+    b = nn.BatchNorm1d(width)
+    with torch.no_grad():  # running statistics and an affine part that are not the identity
+        b.running_mean.uniform_(-1, 1)
+        b.running_var.uniform_(0.5, 2)
+        b.weight.uniform_(0.5, 1.5)
+        b.bias.uniform_(-0.5, 0.5)
+    return b
+
+
+models = {
+    "mlp": (nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.Softmax(dim=1)), [5, 4]),
+    "nobias": (nn.Sequential(nn.Linear(4, 3, bias=False)), [5, 4]),
+    "leaky": (nn.Sequential(nn.Linear(4, 3), nn.LeakyReLU(0.1), nn.Linear(3, 2)), [5, 4]),
+    "tanh_sigmoid": (nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 1), nn.Sigmoid()), [5, 4]),
+    "dropout": (nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.3), nn.ReLU(), nn.Linear(3, 2)), [5, 4]),
+    "batchnorm": (nn.Sequential(nn.Linear(4, 3), bn(3), nn.ReLU(), nn.Linear(3, 2), nn.Softmax(dim=-1)), [5, 4]),
+    "batchnorm_first": (nn.Sequential(bn(4), nn.Linear(4, 2)), [5, 4]),
+    "flatten": (nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.Sigmoid()), [5, 1, 2, 2]),
+}
+out = {}
+for name, (model, shape) in models.items():
+    model.eval()
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        y = model(x)
+    for opset in (13, 17):
+        for fold in (True, False):
+            path = f"torch_{name}_op{opset}{'' if fold else '_nofold'}.onnx"
+            torch.onnx.export(model, x, path, opset_version=opset, do_constant_folding=fold,
+                              input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "n"}})
+    out[name] = {"x_shape": shape, "x": x.flatten().tolist(), "y_shape": list(y.shape), "y": y.flatten().tolist()}
+with open("torch_outputs.json", "w") as f:
+    json.dump(out, f, indent=0)

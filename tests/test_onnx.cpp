@@ -1,0 +1,334 @@
+// ONNX export and import (mininn/onnx/all.hpp): round trips, hand-built graphs with
+// hand-computed outputs, PyTorch 1.13's exports against PyTorch's outputs, and every refusal.
+#include <cmath>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include <mininn/onnx/all.hpp>
+#include <nlohmann/json.hpp>
+#include <onnx/checker.h>
+
+#include "helpers.hpp"
+
+using namespace mininn;
+
+namespace {
+
+const std::string dir = MININN_TEST_DIR "/data/onnx/";
+
+// A graph built by hand: samples as rows, x [n, width].
+struct Graph {
+    onnx::ModelProto m;
+    onnx::GraphProto& g = *m.mutable_graph();
+
+    explicit Graph(std::vector<std::int64_t> dims, int opset = 17)
+    {
+        m.set_ir_version(8);
+        m.add_opset_import()->set_version(opset);
+        onnx::ValueInfoProto* v = g.add_input();
+        v->set_name("x");
+        auto* t = v->mutable_type()->mutable_tensor_type();
+        t->set_elem_type(onnx::TensorProto::FLOAT);
+        t->mutable_shape()->add_dim()->set_dim_param("n");
+        for (auto d : dims)
+            t->mutable_shape()->add_dim()->set_dim_value(d);
+    }
+    onnx::TensorProto& weight(const std::string& name, std::vector<std::int64_t> dims, std::vector<float> v)
+    {
+        onnx::TensorProto* t = g.add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto::FLOAT);
+        for (auto d : dims)
+            t->add_dims(d);
+        for (float f : v)
+            t->add_float_data(f);
+        return *t;
+    }
+    onnx::NodeProto& node(const std::string& op, std::vector<std::string> in, const std::string& out)
+    {
+        onnx::NodeProto* n = g.add_node();
+        n->set_op_type(op);
+        n->set_name(out + "_node");
+        for (auto& i : in)
+            n->add_input(i);
+        n->add_output(out);
+        return *n;
+    }
+    std::string bytes(const std::string& output)
+    {
+        g.add_output()->set_name(output);
+        return m.SerializeAsString();
+    }
+};
+
+void attr(onnx::NodeProto& n, const char* name, float f)
+{
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(f);
+}
+void attr(onnx::NodeProto& n, const char* name, std::int64_t i)
+{
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(i);
+}
+
+// One sample x through a Model: its outputs.
+std::vector<float> run(const Model<float>& m, std::vector<float> x)
+{
+    matrix<float> X = xt::adapt(x, std::array<std::size_t, 2>{x.size(), 1});
+    const matrix<float> Y = m.infer(X);
+    return std::vector<float>(Y.begin(), Y.end());
+}
+
+void check_close(const std::vector<float>& got, const std::vector<double>& want, double tol)
+{
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+        CHECK(std::abs(got[i] - want[i]) <= tol * std::max(1.0, std::abs(want[i])));
+}
+
+template <class F>
+std::string refusal(F&& f)
+{
+    return test::message_of<io_error>(std::forward<F>(f));
+}
+
+} // namespace
+
+TEST_CASE("a network through ONNX and back gives the same outputs, in a graph ONNX's checker accepts")
+{
+    Rng rng(4);
+    Network net{Dense<float>(6, 5, init::normal, rng),
+                LeakyReLU(0.25),
+                Dropout(0.5),
+                Dense<float>(5, 4, init::normal, rng),
+                Tanh{},
+                Dense<float>(4, 3, init::normal, rng),
+                Softmax{}};
+    const std::string bytes = to_onnx(net);
+    onnx::ModelProto m = detail::parse_onnx(bytes, "net");
+    CHECK_NOTHROW(onnx::checker::check_model(m));
+    CHECK(m.opset_import(0).version() == 17);
+    CHECK(m.ir_version() == 8);
+    std::vector<std::string> ops;
+    for (const auto& n : m.graph().node())
+        ops.push_back(n.op_type());
+    CHECK(ops == std::vector<std::string>{"Gemm", "LeakyRelu", "Gemm", "Tanh", "Gemm", "Softmax"});
+    CHECK(m.graph().input(0).type().tensor_type().shape().dim(0).dim_param() == "n");
+    CHECK(m.graph().input(0).type().tensor_type().shape().dim(1).dim_value() == 6);
+    CHECK(m.graph().output(0).name() == "y");
+
+    const Model<float> back = load_onnx_bytes<float>(bytes, "net");
+    const auto X = test::random_matrix<float>(6, 70, rng); // both kernels: 1 and 70 samples
+    CHECK(back.infer(X) == freeze(net).infer(X));
+    CHECK(back.summary() == freeze(net).summary());
+    const matrix<float> Y = back.infer(X); // ONNX -> mininn -> ONNX -> mininn: the same outputs
+    CHECK(load_onnx_bytes<float>(to_onnx(back), "again").infer(X) == Y);
+    Network plain{Dense<float>(6, 2, init::normal, rng), ReLU{}}; // and with no Dropout to leave out, the same bytes
+    CHECK(to_onnx(load_onnx_bytes<float>(to_onnx(plain), "plain")) == to_onnx(plain));
+
+    Network dbl{Dense<double>(3, 2, init::normal, rng), Sigmoid{}};
+    const auto Xd = test::random_matrix<double>(3, 9, rng);
+    CHECK(load_onnx_bytes<double>(to_onnx(dbl), "dbl").infer(Xd) == freeze(dbl).infer(Xd));
+
+    const std::string path = std::string("/tmp/mininn_test_onnx_net.onnx");
+    save_onnx(net, path);
+    CHECK(load_onnx<float>(path).infer(X) == freeze(net).infer(X));
+    CHECK(refusal([&] { save_onnx(net, "/nonexistent/dir/net.onnx"); }).find("/nonexistent/dir") != std::string::npos);
+}
+
+TEST_CASE("hand-computed: Gemm's alpha, beta and transB, MatMul with Add, Constant weights, Flatten, Dropout")
+{
+    // Gemm alpha 2, beta 0.5, B [in 2, out 2] untransposed: y = 2 x B + 0.5 c, then Relu.
+    Graph a({2});
+    a.weight("B", {2, 2}, {1, -1, 0.5f, 2});
+    a.weight("c", {2}, {1, -4});
+    auto& gemm = a.node("Gemm", {"x", "B", "c"}, "z");
+    attr(gemm, "alpha", 2.0f);
+    attr(gemm, "beta", 0.5f);
+    a.node("Relu", {"z"}, "y");
+    const Model<float> ma = load_onnx_bytes<float>(a.bytes("y"), "a");
+    // x = (1, 3): 2 (1*1 + 3*0.5) + 0.5 = 5.5; 2 (1*-1 + 3*2) - 2 = 8.
+    check_close(run(ma, {1, 3}), {5.5, 8}, 1e-6);
+    check_close(run(ma, {-1, 0}), {0, 0}, 1e-6); // -2 + 0.5 and 2 - 2 -> Relu
+    // MatMul then Add with the bias first (as torch writes it), the weight from a Constant.
+    Graph b({1, 2, 1}); // [n, 1, 2, 1]: a Flatten must come first
+    b.node("Flatten", {"x"}, "f");
+    auto& k = b.node("Constant", {}, "W");
+    auto* t = k.add_attribute();
+    t->set_name("value");
+    t->set_type(onnx::AttributeProto::TENSOR);
+    t->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+    t->mutable_t()->add_dims(2);
+    t->mutable_t()->add_dims(1);
+    t->mutable_t()->add_float_data(3);
+    t->mutable_t()->add_float_data(-1);
+    b.weight("bias", {1}, {0.25f});
+    b.node("MatMul", {"f", "W"}, "m");
+    b.node("Add", {"bias", "m"}, "s");
+    b.node("Dropout", {"s"}, "d");
+    b.node("Identity", {"d"}, "y");
+    check_close(run(load_onnx_bytes<float>(b.bytes("y"), "b"), {2, 1}), {5.25}, 1e-6); // 3*2 - 1 + 0.25
+}
+
+TEST_CASE("hand-computed: BatchNormalization folded into the Gemm before it, and on its own")
+{
+    // After a Gemm (W = identity, b = (1, 1)): (z - mean) * scale / sqrt(var + eps) + B.
+    Graph a({2});
+    a.weight("W", {2, 2}, {1, 0, 0, 1});
+    a.weight("b", {2}, {1, 1});
+    a.weight("scale", {2}, {2, 1});
+    a.weight("B", {2}, {0, 10});
+    a.weight("mean", {2}, {1, 3});
+    a.weight("var", {2}, {4, 0.25f});
+    attr(a.node("Gemm", {"x", "W", "b"}, "z"), "transB", std::int64_t(1));
+    attr(a.node("BatchNormalization", {"z", "scale", "B", "mean", "var"}, "y"), "epsilon", 0.0f);
+    const Model<float> m = load_onnx_bytes<float>(a.bytes("y"), "a");
+    CHECK(m.summary() == "op 0: Dense 2→2\n"); // folded: one operation
+    // x = (3, 4): z = (4, 5); (4 - 1) 2 / 2 + 0 = 3; (5 - 3) 1 / 0.5 + 10 = 14.
+    check_close(run(m, {3, 4}), {3, 14}, 1e-6);
+    // On its own, after a Relu: a Dense of its own.
+    Graph c({2});
+    c.weight("W", {2, 2}, {1, 0, 0, 1});
+    c.weight("scale", {2}, {2, 1});
+    c.weight("B", {2}, {0, 10});
+    c.weight("mean", {2}, {1, 3});
+    c.weight("var", {2}, {4, 0.25f});
+    c.node("MatMul", {"x", "W"}, "z");
+    c.node("Relu", {"z"}, "r");
+    attr(c.node("BatchNormalization", {"r", "scale", "B", "mean", "var"}, "y"), "epsilon", 0.0f);
+    const Model<float> mc = load_onnx_bytes<float>(c.bytes("y"), "c");
+    CHECK(mc.summary() == "op 0: Dense 2→2 + ReLU\nop 1: Dense 2→2\n");
+    check_close(run(mc, {-3, 4}), {-1, 12}, 1e-6); // (0 - 1) 2 / 2; (4 - 3) / 0.5 + 10
+}
+
+TEST_CASE("PyTorch 1.13's exports import and give PyTorch's outputs")
+{
+    std::ifstream f(dir + "torch_outputs.json");
+    REQUIRE(f);
+    const nlohmann::json want = nlohmann::json::parse(f);
+    int files = 0;
+    for (const auto& [name, io] : want.items()) {
+        const auto shape = io["x_shape"].get<std::vector<std::size_t>>();
+        const auto x = io["x"].get<std::vector<float>>();
+        const auto y = io["y"].get<std::vector<double>>();
+        const std::size_t n = shape[0], d = x.size() / n, k = y.size() / n;
+        matrix<float> X({d, n}); // torch's rows are mininn's columns
+        for (std::size_t j = 0; j < n; ++j)
+            for (std::size_t i = 0; i < d; ++i)
+                X(i, j) = x[j * d + i];
+        for (const char* variant : {"_op13", "_op13_nofold", "_op17", "_op17_nofold"}) {
+            const std::string path = dir + "torch_" + name + variant + ".onnx";
+            CAPTURE(path);
+            const matrix<float> Y = load_onnx<float>(path).infer(X);
+            REQUIRE(Y.shape()[0] == k);
+            for (std::size_t j = 0; j < n; ++j)
+                for (std::size_t i = 0; i < k; ++i)
+                    CHECK(std::abs(Y(i, j) - y[j * k + i]) <= 1e-5 * std::max(1.0, std::abs(y[j * k + i])));
+            ++files;
+        }
+    }
+    CHECK(files == 32);
+}
+
+TEST_CASE("an ONNX file mininn cannot run is refused, naming the node, its op and what is wrong")
+{
+    auto gemm = [](Graph& g, const std::string& in, const std::string& out) {
+        g.weight(out + ".W", {2, 2}, {1, 2, 3, 4});
+        return std::ref(g.node("Gemm", {in, out + ".W"}, out));
+    };
+    {
+        Graph g({2});
+        gemm(g, "x", "z");
+        g.node("Erf", {"z"}, "y");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 1 'y_node' (Erf): the op is not supported; mininn imports Gemm, MatMul, Add (a bias), Relu, "
+              "LeakyRelu, Sigmoid, Tanh, Softmax, Flatten, BatchNormalization (inference), Dropout (inference), "
+              "Identity and Constant");
+    }
+    {
+        Graph g({2});
+        attr(gemm(g, "x", "y").get(), "transA", std::int64_t(1));
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 0 'y_node' (Gemm): transA = 1 is not supported (the data must be [n, features])");
+    }
+    {
+        Graph g({2}); // y = Relu(x) and z = Gemm(x): x feeds two nodes
+        g.node("Relu", {"x"}, "r");
+        gemm(g, "x", "y");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 1 'y_node' (Gemm): its first input is not 'r', the output of the node before; mininn imports "
+              "chains of layers");
+    }
+    {
+        Graph g({2});
+        g.weight("W", {2, 2}, {1, 2, 3}); // 3 values for [2, 2]
+        g.node("MatMul", {"x", "W"}, "y");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 0 'y_node' (MatMul): tensor 'W': its shape holds 4 values but 3 values are stored");
+    }
+    {
+        Graph g({2});
+        g.weight("W", {2, 2}, {}).set_data_type(onnx::TensorProto::INT64);
+        g.node("MatMul", {"x", "W"}, "y");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 0 'y_node' (MatMul): tensor 'W': data type INT64 is not supported (float or double)");
+    }
+    {
+        Graph g({2});
+        gemm(g, "x", "z");
+        attr(g.node("Softmax", {"z"}, "y"), "axis", std::int64_t(0));
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 1 'y_node' (Softmax): axis 0 is not supported (the features' axis: 1 or -1)");
+    }
+    {
+        Graph g({2, 2});
+        g.weight("W", {2, 2}, {1, 2, 3, 4});
+        g.node("MatMul", {"x", "W"}, "y");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 0 'y_node' (MatMul): takes [n, features], but its input has rank 3; a Flatten must come first");
+    }
+    {
+        Graph g({2});
+        gemm(g, "x", "z");
+        attr(g.node("LeakyRelu", {"z"}, "y"), "alpha", 1.5f);
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 1 'y_node' (LeakyRelu): alpha 1.5 is not supported (mininn's LeakyReLU takes (0, 1))");
+    }
+    {
+        Graph g({3});
+        gemm(g, "x", "y");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 0 'y_node' (Gemm): a weight of shape [2, 2] for 3 features");
+    }
+    {
+        Graph g({2});
+        gemm(g, "x", "z");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("q"), "f"); }) ==
+              "f: the graph's output must be the last node's ('z'); it has 1 outputs");
+    }
+    {
+        Graph g({2});
+        g.weight("W", {2, 2}, {1, 2, 3, 4}).set_data_location(onnx::TensorProto::EXTERNAL);
+        g.node("MatMul", {"x", "W"}, "y");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 0 'y_node' (MatMul): tensor 'W': its data is in an external file, which mininn does not read");
+    }
+    Rng rng(2);
+    CHECK(refusal([&] { load_onnx_bytes<float>("PK\x03\x04 not protobuf at all", "junk"); }) ==
+          "junk: not an ONNX model (its 24 bytes do not parse as a ModelProto)");
+    const std::string bytes = to_onnx(Network{Dense<float>(2, 2, init::normal, rng)});
+    CHECK(refusal([&] {
+              load_onnx_bytes<float>(bytes.substr(0, bytes.size() - 9), "cut");
+          }).find("cut: not an ONNX model") == 0);
+    CHECK(refusal([&] {
+              load_onnx<float>(dir + "torch_mlp_op17.onnx", 100);
+          }).find("larger than the 100 bytes load_onnx reads") != std::string::npos);
+    CHECK(refusal([&] { load_onnx<float>(dir + "missing.onnx"); }).find("missing.onnx") != std::string::npos);
+}
