@@ -177,16 +177,24 @@ TEST_CASE("hand-computed: Gemm's alpha, beta and transB, MatMul with Add, Consta
     check_close(run(load_onnx_bytes<float>(b.bytes("y"), "b"), {2, 1}), {5.25}, 1e-6); // 3*2 - 1 + 0.25
 }
 
+namespace {
+// scale (2, 1), B (0, 10), mean (1, 3), var (4, 0.25): the BatchNormalization cases' weights.
+void batch_norm_weights(Graph& g)
+{
+    g.weight("scale", {2}, {2, 1});
+    g.weight("B", {2}, {0, 10});
+    g.weight("mean", {2}, {1, 3});
+    g.weight("var", {2}, {4, 0.25f});
+}
+} // namespace
+
 TEST_CASE("hand-computed: BatchNormalization folded into the Gemm before it, and on its own")
 {
     // After a Gemm (W = identity, b = (1, 1)): (z - mean) * scale / sqrt(var + eps) + B.
     Graph a({2});
     a.weight("W", {2, 2}, {1, 0, 0, 1});
     a.weight("b", {2}, {1, 1});
-    a.weight("scale", {2}, {2, 1});
-    a.weight("B", {2}, {0, 10});
-    a.weight("mean", {2}, {1, 3});
-    a.weight("var", {2}, {4, 0.25f});
+    batch_norm_weights(a);
     attr(a.node("Gemm", {"x", "W", "b"}, "z"), "transB", std::int64_t(1));
     attr(a.node("BatchNormalization", {"z", "scale", "B", "mean", "var"}, "y"), "epsilon", 0.0f);
     const Model<float> m = load_onnx_bytes<float>(a.bytes("y"), "a");
@@ -196,10 +204,7 @@ TEST_CASE("hand-computed: BatchNormalization folded into the Gemm before it, and
     // On its own, after a Relu: a Dense of its own.
     Graph c({2});
     c.weight("W", {2, 2}, {1, 0, 0, 1});
-    c.weight("scale", {2}, {2, 1});
-    c.weight("B", {2}, {0, 10});
-    c.weight("mean", {2}, {1, 3});
-    c.weight("var", {2}, {4, 0.25f});
+    batch_norm_weights(c);
     c.node("MatMul", {"x", "W"}, "z");
     c.node("Relu", {"z"}, "r");
     attr(c.node("BatchNormalization", {"r", "scale", "B", "mean", "var"}, "y"), "epsilon", 0.0f);

@@ -53,44 +53,41 @@ extern "C" void on_signal(int)
     (void)written; // the pipe is never full: one byte a signal, and one is enough
 }
 
-struct bad_request : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 void answer_error(httplib::Response& res, int status, const std::string& message)
 {
     res.status = status;
     res.set_content(json{{"error", message}}.dump(), "application/json");
 }
 
-// The "rows" of a request body as X [inputs, n], samples as columns. Throws bad_request naming
+// The "rows" of a request body as X [inputs, n], samples as columns. Throws std::invalid_argument naming
 // the first thing that is wrong.
 template <class T>
 mininn::matrix<T> parse_rows(const std::string& body, std::size_t width)
 {
-    json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded())
-        throw bad_request("the body is not valid JSON");
+        throw std::invalid_argument("the body is not valid JSON");
     if (!doc.is_object() || !doc.contains("rows"))
-        throw bad_request(R"(expected an object {"rows": [[...], ...]})");
+        throw std::invalid_argument(R"(expected an object {"rows": [[...], ...]})");
     const json& rows = doc["rows"];
     if (!rows.is_array() || rows.empty())
-        throw bad_request(R"("rows" must be a non-empty array of rows)");
+        throw std::invalid_argument(R"("rows" must be a non-empty array of rows)");
     mininn::matrix<T> X({width, rows.size()});
     for (std::size_t j = 0; j < rows.size(); ++j) {
         const json& row = rows[j];
         if (!row.is_array())
-            throw bad_request(cat("row ", j, ": expected an array of ", width, " numbers, got ", row.type_name()));
+            throw std::invalid_argument(
+                cat("row ", j, ": expected an array of ", width, " numbers, got ", row.type_name()));
         if (row.size() != width)
-            throw bad_request(cat("row ", j, ": ", row.size(), " values, but the model takes ", width));
+            throw std::invalid_argument(cat("row ", j, ": ", row.size(), " values, but the model takes ", width));
         for (std::size_t i = 0; i < width; ++i) {
             const json& v = row[i];
             if (!v.is_number())
-                throw bad_request(cat("row ", j, ", column ", i, ": expected a number, got ", v.type_name()));
+                throw std::invalid_argument(cat("row ", j, ", column ", i, ": expected a number, got ", v.type_name()));
             const double d = v.get<double>();
             if (!(std::abs(d) <= static_cast<double>(std::numeric_limits<T>::max())))
-                throw bad_request(cat("row ", j, ", column ", i, ": ", v.dump(), " is out of range for ",
-                                      mininn::detail::scalar_name<T>()));
+                throw std::invalid_argument(cat("row ", j, ", column ", i, ": ", v.dump(), " is out of range for ",
+                                                mininn::detail::scalar_name<T>()));
             X(i, j) = static_cast<T>(d);
         }
     }
@@ -154,9 +151,7 @@ int serve(const Options& o)
             }
             out[values_key] = std::move(values);
             res.set_content(out.dump(), "application/json");
-        } catch (const bad_request& e) {
-            answer_error(res, 400, e.what());
-        } catch (const std::exception& e) { // the model refused the input: say so, keep serving
+        } catch (const std::exception& e) { // the body or the model refused it: say so, keep serving
             answer_error(res, 400, e.what());
         }
     });

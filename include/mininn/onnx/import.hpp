@@ -128,10 +128,7 @@ private:
         if (w == weights_.end())
             throw io_error(cat(at(k), ": input ", i, " must be a weight (an initializer or a Constant)",
                                n.input_size() > i ? " but '" + n.input(i) + "' is not one" : ", and there is none"));
-        const std::string name = cat(at(k), ": tensor '", n.input(i), "'");
-        if (dims != nullptr)
-            *dims = onnx_dims(*w->second, name);
-        return onnx_values(*w->second, name);
+        return onnx_values(*w->second, cat(at(k), ": tensor '", n.input(i), "'"), dims);
     }
 
     const onnx::AttributeProto* attribute(int k, const char* name) const
@@ -216,7 +213,7 @@ private:
             const std::vector<double> B = weight(k, 1, &d);
             const bool transB = op == "Gemm" && int_attr(k, "transB", 0) != 0;
             if (d.size() != 2 || d[transB ? 1 : 0] != features_)
-                throw io_error(cat(at(k), ": a weight of shape ", shape_text(d), " for ", features_, " features"));
+                throw io_error(cat(at(k), ": a weight of shape ", shape_str(d), " for ", features_, " features"));
             const std::size_t out = d[transB ? 0 : 1];
             const double alpha = op == "Gemm" ? float_attr(k, "alpha", 1.0) : 1.0;
             std::vector<double> W(out * features_);
@@ -287,14 +284,11 @@ private:
             s[f] = p[0][c] / std::sqrt(p[3][c] + eps);
             shift[f] = p[1][c] - s[f] * p[2][c];
         }
-        if (!after_dense()) { // standalone: a Dense with a diagonal W
+        if (!after_dense()) { // standalone: a Dense with a diagonal W, the data's shape kept
             std::vector<double> W(features_ * features_, 0.0);
             for (std::size_t f = 0; f < features_; ++f)
                 W[f * features_ + f] = 1.0;
-            const auto keep = shape_;
-            shape_ = {features_};
-            dense(k, std::move(W), features_);
-            shape_ = keep;
+            layers_.push_back({"Dense", 0, features_, features_, std::move(W), std::vector<double>(features_, 0.0)});
         }
         onnx_layer& d = layers_.back();
         for (std::size_t r = 0; r < d.out; ++r) {
@@ -302,14 +296,6 @@ private:
                 d.W[r * d.in + c] *= s[r];
             d.b[r] = s[r] * d.b[r] + shift[r];
         }
-    }
-
-    static std::string shape_text(const std::vector<std::size_t>& d)
-    {
-        std::string s = "[";
-        for (std::size_t i = 0; i < d.size(); ++i)
-            s += cat(i ? ", " : "", d[i]);
-        return s + "]";
     }
 
     const onnx::GraphProto& g_;

@@ -72,13 +72,18 @@ inline std::size_t element_count(const std::vector<std::size_t>& dims)
     return n;
 }
 
-/// The values of a float or double tensor, row-major, as doubles. Throws io_error naming at
-/// for another type, external data, or stored values whose count does not match the shape.
-inline std::vector<double> onnx_values(const onnx::TensorProto& t, const std::string& at)
+/// The values of a float or double tensor, row-major, as doubles, and its dimensions into
+/// dims when given. Throws io_error naming at for another type, external data, or stored
+/// values whose count does not match the shape.
+inline std::vector<double> onnx_values(const onnx::TensorProto& t, const std::string& at,
+                                       std::vector<std::size_t>* dims = nullptr)
 {
     if (t.data_location() == onnx::TensorProto::EXTERNAL)
         throw io_error(cat(at, ": its data is in an external file, which mininn does not read"));
-    const std::size_t n = element_count(onnx_dims(t, at));
+    const std::vector<std::size_t> shape = onnx_dims(t, at);
+    const std::size_t n = element_count(shape);
+    if (dims != nullptr)
+        *dims = shape;
     const int type = t.data_type();
     if (type != onnx::TensorProto::FLOAT && type != onnx::TensorProto::DOUBLE)
         throw io_error(cat(at, ": data type ", onnx::TensorProto::DataType_Name(t.data_type()),
