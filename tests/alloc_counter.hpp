@@ -13,6 +13,11 @@
 #include <cstring>
 
 #include <malloc.h>
+#if defined(__x86_64__) || defined(__i386__)
+// Before the replacements below: clang's copy redeclares posix_memalign without noexcept,
+// which it accepts after glibc's declaration but not after a definition of the program's.
+#include <mm_malloc.h>
+#endif
 
 #include <dlfcn.h>
 

@@ -27,5 +27,5 @@ TEST_CASE("GD rejects a learning rate that is not finite and positive")
 {
     CHECK_THROWS_AS(GD<float>(0.0f), std::invalid_argument);
     CHECK_THROWS_AS(GD<float>(-1.0f), std::invalid_argument);
-    CHECK_THROWS_AS(GD<double>(std::numeric_limits<double>::quiet_NaN()), std::invalid_argument);
+    CHECK_THROWS_AS(GD<double>{std::numeric_limits<double>::quiet_NaN()}, std::invalid_argument);
 }
