@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(g++ cmake make xtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
           doctest-dev libcli11-dev zlib1g-dev libzip-dev libopenmpi-dev openmpi-bin
-          libcpp-httplib-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev
+          libcpp-httplib-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev libonnx-testdata
           python3-numpy python3-matplotlib python3-sklearn
           ca-certificates curl)
 [ $# -gt 0 ] && packages=("$@")

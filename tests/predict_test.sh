@@ -2,7 +2,7 @@
 # The predict tool on the format-2 corpus (tests/data/format2): its classes and outputs against
 # numpy's forward pass of the same saved weights, IDX images, --output written whole, and every
 # bad input answered by one line naming the file, line and column, a non-zero exit and no file.
-# Usage: predict_test.sh <predict-binary> <tests-dir>
+# Usage: predict_test.sh <predict-binary> <tests-dir> [onnx]   (onnx: the tool reads .onnx files)
 set -uo pipefail
 exe=$(realpath "$1") corpus=$(realpath "$2")/data/format2
 work=$(mktemp -d)
@@ -65,4 +65,24 @@ expect_error "three.csv: 3 features a sample, but the model" "$cls" "$work/three
 expect_error "pass --proba to write them" "$reg" "$work/three.csv"
 expect_error "missing.npz: cannot open the archive" "$work/missing.npz" "$work/four.csv"
 expect_error "plain.npz: no 'architecture' entry" "$work/plain.npz" "$work/four.csv"
+if [ "${3:-}" = onnx ]; then # a build with mininn::onnx: PyTorch's exports, against PyTorch's outputs
+  onnx=$(realpath "$2")/data/onnx
+  /usr/bin/python3 - "$onnx/torch_outputs.json" "$work" <<'PY' || fail "PyTorch's outputs"
+import json, sys
+import numpy as np
+d = json.load(open(sys.argv[1]))
+for k in ("mlp", "tanh_sigmoid", "batchnorm_first"):
+    x, y = np.array(d[k]["x"]).reshape(d[k]["x_shape"]), np.array(d[k]["y"]).reshape(d[k]["y_shape"])
+    np.savetxt(f"{sys.argv[2]}/{k}_x.csv", x.reshape(len(x), -1), delimiter=",", fmt="%.9g")
+    np.savetxt(f"{sys.argv[2]}/{k}_y", y, delimiter=",")
+PY
+  for k in mlp tanh_sigmoid batchnorm_first; do
+    "$exe" "$onnx/torch_${k}_op17.onnx" "$work/${k}_x.csv" --proba >"$work/${k}_got" 2>"$work/err" ||
+      fail "ONNX $k: $(cat "$work/err")"
+    close "$work/${k}_got" "$work/${k}_y" 1e-5 || fail "ONNX $k: $(cat "$work/${k}_got")"
+  done
+  printf 'not protobuf' >"$work/bad.onnx"
+  expect_error "bad.onnx: not an ONNX model" "$work/bad.onnx" "$work/four.csv"
+  echo "predict: PyTorch's ONNX exports give PyTorch's outputs"
+fi
 echo "predict: classes, probabilities, regression values, IDX and every refusal as expected"

@@ -114,7 +114,7 @@ def expect(server, method, path, body, status, words):
         fail(f"{method} {path} {body[:60] if body else ''!r}: want {status} with '{words}', got {got_status} {got}")
 
 
-def main(serve, predict, tests):
+def main(serve, predict, tests, with_onnx=""):
     corpus = os.path.join(tests, "data", "format2")
     cls = os.path.join(corpus, "format2_float_sigmoid.npz")       # Dense 4-3 sigmoid, Dense 3-2 softmax
     reg = os.path.join(corpus, "format2_double_leaky_dropout.npz")  # 3 inputs, 1 output, a regression
@@ -148,6 +148,21 @@ def main(serve, predict, tests):
         m = check_load(server, predict, reg, 3, work, "outputs", False)
         server.stop()
 
+        onnx = ""
+        if with_onnx == "onnx":  # a build with mininn::onnx: a PyTorch export against PyTorch's outputs
+            with open(os.path.join(tests, "data", "onnx", "torch_outputs.json")) as f:
+                torch = json.load(f)["tanh_sigmoid"]
+            width, outputs = torch["x_shape"][1], torch["y_shape"][1]
+            rows = [torch["x"][i * width:(i + 1) * width] for i in range(torch["x_shape"][0])]
+            server = Server(serve, os.path.join(tests, "data", "onnx", "torch_tanh_sigmoid_op17.onnx"))
+            status, got = server.predict(rows)
+            server.stop()
+            values = got.get("probabilities") or got.get("outputs") or []
+            if status != 200 or not all(close(values[i], torch["y"][i * outputs:(i + 1) * outputs], 1e-5)
+                                        for i in range(len(rows))) or len(values) != len(rows):
+                fail(f"the ONNX model: {status} {got}")
+            onnx = "; a PyTorch ONNX export gives PyTorch's outputs"
+
         bad = os.path.join(work, "bad.npz")
         with open(bad, "wb") as f:
             f.write(b"PK\x03\x04 not a zip")
@@ -162,8 +177,8 @@ def main(serve, predict, tests):
             if out.returncode != 1 or f"cannot listen on 127.0.0.1:{port}" not in out.stderr:
                 fail(f"a port in use: exit {out.returncode}, {out.stderr!r}")
     print(f"serve: {n} classifier rows and {m} regression rows in 480 concurrent requests agree with predict; "
-          "11 bad requests answered; bad model and port in use refused")
+          f"11 bad requests answered; bad model and port in use refused{onnx}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

@@ -171,7 +171,7 @@ TEST_CASE("a Model refuses specs it cannot run, naming the layer")
     CHECK(test::message_of<std::invalid_argument>([&] {
               Model<double>({dense, LayerSpec{"Centre", {}, {}}}, Tensors{wb, {}});
           }) == "Model: layer 1 (Centre): has no frozen form; a Model holds Dense, Sigmoid, Tanh, ReLU, LeakyReLU, "
-                "Identity, Softmax and Dropout");
+                "Identity, Softmax, LogSoftmax and Dropout");
     CHECK(test::message_of<shape_error>([&] {
               Model<double>({dense, dense}, Tensors{wb, wb});
           }) == "Model: layer 1 (Dense): takes 2 features but the layer before gives 3");
@@ -192,7 +192,52 @@ TEST_CASE("a Model refuses specs it cannot run, naming the layer")
     CHECK(relu.infer(matrix<double>{{1}, {2}}) == matrix<double>{{0}, {1}, {0}});
     CHECK(test::message_of<std::invalid_argument>([&] {
               Model<double>({LayerSpec{"Softmax", {}, {}}}, Tensors{{}});
-          }) == "Model: no Dense layer, so nothing fixes the input size");
+          }) == "Model: no Dense layer and no input_features, so nothing fixes the input size");
+    CHECK(test::message_of<shape_error>([&] { Model<double>({dense}, Tensors{wb}, 3); }) ==
+          "Model: layer 0 (Dense): takes 2 features but the input has 3");
+}
+
+TEST_CASE("hand-computed: LogSoftmax, and models of activations alone given their input width")
+{
+    using Tensors = std::vector<std::vector<std::vector<double>>>;
+    const LayerSpec log_softmax{"LogSoftmax", {}, {}};
+    // log softmax(z) = z - log(sum exp z): for z = (0, ln 3) the sum is 4, so (-ln 4, ln 3 - ln 4);
+    // for z = (1000, 0) the naive log(exp(-1000) / ...) would be log(0), the true value is -1000.
+    const Model<double> ls({log_softmax}, Tensors{{}}, 2);
+    const matrix<double> Z = {{0, 1000}, {std::log(3.0), 0}};
+    const matrix<double> Y = ls.infer(Z);
+    CHECK(Y(0, 0) == doctest::Approx(-std::log(4.0)).epsilon(1e-15));
+    CHECK(Y(1, 0) == doctest::Approx(std::log(3.0) - std::log(4.0)).epsilon(1e-15));
+    CHECK(Y(0, 1) == 0);
+    CHECK(Y(1, 1) == -1000);
+    CHECK(ls.predicts_classes());
+    CHECK_FALSE(ls.outputs_probabilities()); // log-probabilities
+    CHECK(ls.predict(Z) == label_vector{1, 0});
+    CHECK(ls.summary() == "op 0: LogSoftmax\n");
+    // after a Dense, float: the exponent of the softmax's outputs, to rounding
+    const LayerSpec dense{"Dense", {{"in", 3}, {"out", 4}}, {{"W", true, true}, {"b", true, false}}};
+    Rng rng(9);
+    const auto Wb = test::random_matrix<float>(4, 4, rng);
+    const std::vector<std::vector<float>> wb{std::vector<float>(Wb.begin(), Wb.begin() + 12),
+                                             std::vector<float>(Wb.begin() + 12, Wb.end())};
+    const Model<float> with_log({dense, log_softmax}, {wb, {}});
+    const Model<float> with_softmax({dense, LayerSpec{"Softmax", {}, {}}}, {wb, {}});
+    for (std::size_t n : {1, 70}) { // both kernels
+        const auto X = test::random_matrix<float>(3, n, rng);
+        const matrix<float> logp = with_log.infer(X), p = with_softmax.infer(X);
+        for (std::size_t i = 0; i < logp.size(); ++i)
+            CHECK(std::exp(logp.flat(i)) == doctest::Approx(p.flat(i)).epsilon(1e-6));
+    }
+    // activations alone, and the identity alone
+    const Model<double> relu({LayerSpec{"ReLU", {}, {}}}, Tensors{{}}, 3);
+    CHECK(relu.input_features() == 3);
+    CHECK(relu.output_features() == 3);
+    CHECK(relu.infer(matrix<double>{{-1}, {2}, {0.5}}) == matrix<double>{{0}, {2}, {0.5}});
+    const Model<double> nothing({LayerSpec{"Dropout", {{"rate", 0.5}}, {}}}, Tensors{{}}, 2);
+    CHECK(nothing.infer(matrix<double>{{-1, 4}, {2, 3}}) == matrix<double>{{-1, 4}, {2, 3}});
+    CHECK(test::message_of<shape_error>([&] {
+              relu.infer(matrix<double>{{1}, {2}});
+          }).find("[3, n]") != std::string::npos);
 }
 
 TEST_CASE("load_model reads what save and checkpoints write, without the network's type, and refuses the rest")

@@ -242,6 +242,49 @@ TEST_CASE("PyTorch 1.13's exports import and give PyTorch's outputs")
     CHECK(files == 32);
 }
 
+TEST_CASE("hand-computed: LogSoftmax, Flatten's negative axis, and graphs of activations alone, in and out")
+{
+    {
+        Graph g({2, 2}); // Flatten with axis -2 of rank 3 is axis 1; then W [4 -> 2] and LogSoftmax
+        attr(g.node("Flatten", {"x"}, "f"), "axis", std::int64_t(-2));
+        g.weight("W", {4, 2}, {1, 0, 0, 1, 0, 0, 0, 0});
+        g.node("MatMul", {"f", "W"}, "z");
+        g.node("LogSoftmax", {"z"}, "y");
+        const Model<float> m = load_onnx_bytes<float>(g.bytes("y"), "f");
+        CHECK(m.input_features() == 4);
+        // z = (x0, x1) = (0, ln 3): log softmax = (-ln 4, ln 3 - ln 4)
+        check_close(run(m, {0, std::log(3.0f), 7, 8}), {-std::log(4.0), std::log(3.0) - std::log(4.0)}, 1e-6);
+        CHECK(m.summary() == "op 0: Dense 4→2\nop 1: LogSoftmax\n");
+        const std::string out = to_onnx(m); // and out again: Gemm, LogSoftmax on the last axis
+        const onnx::ModelProto back = detail::parse_onnx(out, "out");
+        CHECK_NOTHROW(onnx::checker::check_model(back));
+        CHECK(back.graph().node(1).op_type() == "LogSoftmax");
+        CHECK(back.graph().node(1).attribute(0).i() == -1);
+        check_close(run(load_onnx_bytes<float>(out, "out"), {0, std::log(3.0f), 7, 8}),
+                    {-std::log(4.0), std::log(3.0) - std::log(4.0)}, 1e-6);
+    }
+    {
+        Graph g({3}); // no Dense: the input's width is the model's
+        g.node("Relu", {"x"}, "y");
+        const Model<float> m = load_onnx_bytes<float>(g.bytes("y"), "relu");
+        CHECK(m.input_features() == 3);
+        check_close(run(m, {-1, 2, 0.5}), {0, 2, 0.5}, 0);
+        const onnx::ModelProto out = detail::parse_onnx(to_onnx(m), "out");
+        CHECK_NOTHROW(onnx::checker::check_model(out));
+        CHECK(out.graph().input(0).type().tensor_type().shape().dim(1).dim_value() == 3);
+    }
+    {
+        Graph g({2}); // nothing but the identity
+        g.node("Identity", {"x"}, "y");
+        const Model<float> m = load_onnx_bytes<float>(g.bytes("y"), "id");
+        check_close(run(m, {-1, 2}), {-1, 2}, 0);
+        const onnx::ModelProto out = detail::parse_onnx(to_onnx(m), "out");
+        CHECK_NOTHROW(onnx::checker::check_model(out));
+        CHECK(out.graph().node_size() == 1);
+        CHECK(out.graph().node(0).op_type() == "Identity");
+    }
+}
+
 TEST_CASE("an ONNX file mininn cannot run is refused, naming the node, its op and what is wrong")
 {
     auto gemm = [](Graph& g, const std::string& in, const std::string& out) {
@@ -254,7 +297,8 @@ TEST_CASE("an ONNX file mininn cannot run is refused, naming the node, its op an
         g.node("Erf", {"z"}, "y");
         CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
               "f: node 1 'y_node' (Erf): the op is not supported; mininn imports Gemm, MatMul, Add (a bias), Relu, "
-              "LeakyRelu, Sigmoid, Tanh, Softmax, Flatten, BatchNormalization (inference), Dropout (inference), "
+              "LeakyRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Flatten, BatchNormalization (inference), Dropout "
+              "(inference), "
               "Identity and Constant");
     }
     {
@@ -290,7 +334,50 @@ TEST_CASE("an ONNX file mininn cannot run is refused, naming the node, its op an
         gemm(g, "x", "z");
         attr(g.node("Softmax", {"z"}, "y"), "axis", std::int64_t(0));
         CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
-              "f: node 1 'y_node' (Softmax): axis 0 is not supported (the features' axis: 1 or -1)");
+              "f: node 1 'y_node' (Softmax): axis 0 of data of rank 2 is not supported (only the features' axis of "
+              "[n, features]: 1 or -1)");
+    }
+    {
+        Graph g({2}); // a Transpose of a weight with no output (found by the fuzzer: it read output 0)
+        g.weight("W", {2, 2}, {1, 2, 3, 4});
+        g.node("Transpose", {"W"}, "Wt").clear_output();
+        g.node("MatMul", {"x", "W"}, "y");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 0 'Wt_node' (Transpose): only a Transpose of a rank-2 weight, with one output, is supported");
+    }
+    {
+        Graph g({2}); // a misspelt attribute would otherwise leave the default in its place
+        gemm(g, "x", "z");
+        attr(g.node("LeakyRelu", {"z"}, "y"), "altha", 0.5f);
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 1 'y_node' (LeakyRelu): attribute 'altha' is not supported");
+    }
+    {
+        Graph g({2}); // transB as a float: read as an int it would be 0
+        attr(gemm(g, "x", "y").get(), "transB", 1.0f);
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 0 'y_node' (Gemm): attribute 'transB' is of type FLOAT, not INT");
+    }
+    {
+        Graph g({2}, 6); // before opset 7, a Dropout without is_test = 1 runs in training mode
+        gemm(g, "x", "z");
+        g.node("Dropout", {"z"}, "y");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 1 'y_node' (Dropout): is_test = 0, training mode, is not supported (inference only)");
+    }
+    {
+        Graph g({3, 2}); // over the last axis, but of [n, 3, 2]: mininn's would be over all 6
+        g.node("LogSoftmax", {"x"}, "y");
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 0 'y_node' (LogSoftmax): axis -1 of data of rank 3 is not supported (only the features' axis "
+              "of [n, features]: 1 or -1)");
+    }
+    {
+        Graph g({3, 2});
+        attr(g.node("Flatten", {"x"}, "y"), "axis", std::int64_t(-1));
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 0 'y_node' (Flatten): axis -1 of data of rank 3 is not supported (only the axis after the "
+              "batch's, which gives [n, features])");
     }
     {
         Graph g({2, 2});

@@ -2,7 +2,8 @@
 //
 //   predict MODEL INPUT [--proba] [--output FILE] [--skip-lines N] [--separator C] [--scale S]
 //
-// MODEL is any file mininn saves (a model or a checkpoint), float or double. INPUT is a CSV
+// MODEL is any file mininn saves (a model or a checkpoint), float or double, or an ONNX graph
+// (.onnx, in a build with mininn::onnx: see include/mininn/onnx/README.md). INPUT is a CSV
 // file, one sample a row (raw or .gz), or an IDX file of images (a name ending in "-ubyte" or
 // "-ubyte.gz"; pixels times --scale, 1/255 by default). Each line of the output is the class a
 // sample is predicted to be, or with --proba its outputs: a classifier's probabilities, a
@@ -16,6 +17,8 @@
 
 #include <CLI/CLI.hpp>
 #include <mininn/mininn.hpp>
+
+#include "../common/model_file.hpp"
 
 using namespace mininn;
 
@@ -40,7 +43,7 @@ struct Options {
 template <class T>
 std::string run(const Options& o)
 {
-    const Model<T> model = load_model<T>(o.model);
+    const Model<T> model = examples::load_model_file<T>(o.model);
     matrix<T> X;
     if (is_idx(o.input)) {
         X = read_idx_images<T>(o.input, static_cast<T>(o.scale));
@@ -85,7 +88,8 @@ int main(int argc, char** argv)
 {
     CLI::App app{"predict: a saved mininn model on a CSV or IDX file of samples"};
     Options o;
-    app.add_option("MODEL", o.model, "a model or checkpoint saved by mininn (.npz)")->required();
+    app.add_option("MODEL", o.model, "a model or checkpoint saved by mininn (.npz), or an ONNX graph (.onnx)")
+        ->required();
     app.add_option("INPUT", o.input, "CSV (one sample a row) or IDX images (*-ubyte, *-ubyte.gz)")->required();
     app.add_flag("--proba", o.proba, "write each sample's outputs instead of its class");
     app.add_option("--output", o.output, "write here (whole or not at all) instead of stdout");
@@ -96,8 +100,7 @@ int main(int argc, char** argv)
     try {
         if (!o.output.empty())
             check_output_path(o.output); // before any work
-        const SavedArchitecture a = read_architecture(o.model);
-        const std::string text = a.scalar == "float64" ? run<double>(o) : run<float>(o);
+        const std::string text = examples::model_scalar(o.model) == "float64" ? run<double>(o) : run<float>(o);
         if (o.output.empty())
             std::fwrite(text.data(), 1, text.size(), stdout);
         else

@@ -1,4 +1,5 @@
-// serve: a saved mininn model behind HTTP, one shared const Model for every connection.
+// serve: a saved mininn model (or an .onnx graph, in a build with mininn::onnx) behind HTTP,
+// one shared const Model for every connection.
 //
 //   serve MODEL [--host 127.0.0.1] [--port 8080] [--threads N] [--max-body BYTES]
 //
@@ -32,6 +33,8 @@
 #include <CLI/CLI.hpp>
 #include <mininn/mininn.hpp>
 #include <nlohmann/json.hpp>
+
+#include "../common/model_file.hpp"
 
 using json = nlohmann::json;
 using mininn::detail::cat;
@@ -97,7 +100,7 @@ mininn::matrix<T> parse_rows(const std::string& body, std::size_t width)
 template <class T>
 int serve(const Options& o)
 {
-    const mininn::Model<T> model = mininn::load_model<T>(o.model);
+    const mininn::Model<T> model = examples::load_model_file<T>(o.model);
     const std::size_t width = model.input_features();
     const char* values_key = model.outputs_probabilities() ? "probabilities" : "outputs";
 
@@ -197,8 +200,7 @@ int main(int argc, char** argv)
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, nullptr);
         sigaction(SIGTERM, &sa, nullptr);
-        const mininn::SavedArchitecture a = mininn::read_architecture(o.model);
-        return a.scalar == "float64" ? serve<double>(o) : serve<float>(o);
+        return examples::model_scalar(o.model) == "float64" ? serve<double>(o) : serve<float>(o);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "serve: %s\n", e.what());
         return 1;

@@ -4,6 +4,9 @@
 #include <fstream>
 
 #include "fuzz_npz.hpp"
+#ifdef MININN_FUZZ_ONNX
+#include <mininn/onnx/all.hpp>
+#endif
 
 namespace fs = std::filesystem;
 using bytes = std::vector<std::uint8_t>;
@@ -90,6 +93,32 @@ int main(int argc, char** argv)
     write(root / "corpus/csv/real-header-gz", prefixed(4 | 1, of(table)));
     write(root / "corpus/csv/names", prefixed(16, of(names)));
     write(root / "corpus/csv/blank-separated", prefixed(2 | 64, of("59 2 32.1\n48\t1 21.6\n")));
+
+#ifdef MININN_FUZZ_ONNX
+    // onnx: mininn's exports of every op it writes (PyTorch's come from tests/data/onnx)
+    mininn::Rng rng(3);
+    using namespace mininn;
+    write(root / "corpus/onnx/mininn-mlp", of(to_onnx(fuzz::npz_network())));
+    write(root / "corpus/onnx/mininn-every-op",
+          of(to_onnx(Network{Dense<float>(3, 4, init::normal, rng), LeakyReLU(0.2), Dropout(0.5),
+                             Dense<float>(4, 3, init::normal, rng), Tanh{}, Dense<float>(3, 3, init::normal, rng),
+                             ReLU{}, Dense<float>(3, 2, init::normal, rng), Softmax{}})));
+    write(root / "corpus/onnx/mininn-double-sigmoid",
+          of(to_onnx(Network{Dense<double>(2, 1, init::normal, rng), Sigmoid{}})));
+    write(root / "corpus/onnx/mininn-log-softmax",
+          of(to_onnx(Model<float>({LayerSpec{"LogSoftmax", {}, {}}}, {{}}, 3))));
+    // Reproducers (issue 31): a Transpose of a weight with no output, whose output 0 was read;
+    // a misspelt LeakyRelu alpha, read as the default 0.01 (not 0.01f), so that the export's
+    // float differed.
+    onnx::ModelProto m = detail::parse_onnx(to_onnx(Network{Dense<float>(2, 2, init::normal, rng)}), "seed");
+    onnx::NodeProto* t = m.mutable_graph()->add_node();
+    t->set_op_type("Transpose");
+    t->add_input("layer0.W");
+    write(root / "regressions/onnx/transpose-without-output", of(m.SerializeAsString()));
+    m = detail::parse_onnx(to_onnx(Network{Dense<double>(2, 2, init::normal, rng), LeakyReLU(0.5)}), "seed");
+    m.mutable_graph()->mutable_node(1)->mutable_attribute(0)->set_name("altha");
+    write(root / "regressions/onnx/misspelt-alpha", of(m.SerializeAsString()));
+#endif
 
     // Reproducers of past bugs (issue 10): each once crashed, hung or over-allocated.
     write(root / "regressions/idx/zero-images-wrapping-count", prefixed(0, idx({0, 1u << 29, 1u << 29}, {})));

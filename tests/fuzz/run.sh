@@ -19,6 +19,10 @@ rm -rf "$work" && mkdir -p "$work"
 "$build/tests/fuzz/make_corpus" "$work/seeds" >/dev/null
 
 harnesses=(idx mnist npz_bytes npz_entries csv)
+if [ -x "$build/tests/fuzz/fuzz_onnx" ]; then # mininn::onnx was found: PyTorch's exports join mininn's
+  harnesses+=(onnx)
+  cp tests/data/onnx/*.onnx "$work/seeds/corpus/onnx/"
+fi
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 opts=(-rss_limit_mb=1024 -malloc_limit_mb=1024 -timeout=10 -max_len=8192)
 for h in "${harnesses[@]}"; do

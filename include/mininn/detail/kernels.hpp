@@ -9,6 +9,7 @@
 
 #include "../core/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -407,6 +408,29 @@ void softmax_columns(const T* z, T* p, const T* bias, std::size_t K, std::size_t
     map(s, s, n, [](auto v) { return T(1) / v; });
     for (std::size_t i = 0; i < K; ++i)
         map(p + i * n, s, p + i * n, n, [](auto e, auto inv) { return e * inv; });
+}
+
+/// Column-wise log-softmax of a row-major [K, n] block z into y (not in place):
+/// y = z - max - log(sum exp(z - max)), so a probability that would underflow to 0 still has
+/// its finite log. mx and s are length-n workspaces.
+template <class T>
+void log_softmax_columns(const T* z, T* y, std::size_t K, std::size_t n, T* mx, T* s)
+{
+    std::copy(z, z + n, mx);
+    for (std::size_t i = 1; i < K; ++i)
+        map(z + i * n, mx, mx, n, [](auto zi, auto m) { return xsimd::max(zi, m); });
+    std::fill(s, s + n, T(0));
+    for (std::size_t i = 0; i < K; ++i) {
+        map(z + i * n, mx, y + i * n, n, [](auto zi, auto m) { return exp_nonpositive(zi - m); });
+        map(y + i * n, s, s, n, [](auto e, auto acc) { return acc + e; });
+    }
+    for (std::size_t j = 0; j < n; ++j)
+        s[j] = std::log(s[j]); // s >= 1: the largest term is exp(0)
+    // (z - max) - log s, not z - (max + log s): max + log s would round at max's scale
+    for (std::size_t i = 0; i < K; ++i) {
+        map(z + i * n, mx, y + i * n, n, [](auto zi, auto m) { return zi - m; });
+        map(y + i * n, s, y + i * n, n, [](auto d, auto l) { return d - l; });
+    }
 }
 
 } // namespace detail

@@ -60,12 +60,15 @@ public:
     static constexpr std::size_t default_small_batch_limit = 64;
 
     /// From layer specs (as LayerSpec describes them) and each layer's tensors in spec order.
+    /// input_features, the width of a sample, may be 0 when the first layer is a Dense (its
+    /// "in" fixes it); a model of activations alone (an imported graph may be one) needs it.
     /// Throws std::invalid_argument naming the layer for an op with no frozen form, sizes that
     /// are not positive integers (or above 2^32 inputs), a LeakyReLU alpha outside (0, 1), or
     /// a weight that is NaN or infinite (the one-sample kernel skips zero inputs, so it would
-    /// not meet it where BLAS would); shape_error for tensors or sizes that do not fit the
-    /// spec or the layer before.
-    Model(const std::vector<LayerSpec>& layers, const std::vector<std::vector<std::vector<T>>>& tensors);
+    /// not meet it where BLAS would), and for no Dense and no input_features; shape_error for
+    /// tensors or sizes that do not fit the spec, the layer before or input_features.
+    Model(const std::vector<LayerSpec>& layers, const std::vector<std::vector<std::vector<T>>>& tensors,
+          std::size_t input_features = 0);
 
     /// Features of one input sample, and of one output.
     std::size_t input_features() const noexcept { return in_; }
@@ -129,11 +132,12 @@ public:
 private:
     enum class kind { values, class_probabilities, probabilities };
     struct softmax_op {};
+    struct log_softmax_op {};
     struct activation_op {
         detail::activation_kind act;
         double alpha;
     };
-    using op = std::variant<detail::frozen_affine<T>, activation_op, softmax_op>;
+    using op = std::variant<detail::frozen_affine<T>, activation_op, softmax_op, log_softmax_op>;
 
     static Workspace& thread_workspace()
     {
@@ -152,8 +156,9 @@ private:
 };
 
 template <class T>
-Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vector<std::vector<T>>>& tensors)
-    : specs_(layers)
+Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vector<std::vector<T>>>& tensors,
+                std::size_t input_features)
+    : specs_(layers), in_(input_features)
 {
     using detail::activation_kind;
     using detail::cat;
@@ -181,7 +186,7 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
             }
         return false;
     };
-    std::size_t rows = 0; // what the operations so far give one sample (0: any)
+    std::size_t rows = input_features; // what the operations so far give one sample (0: any)
     kind last = kind::values;
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const LayerSpec& l = layers[i];
@@ -193,7 +198,8 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
             if (tensors[i].size() != 2 || tensors[i][0].size() != ni * no || tensors[i][1].size() != no)
                 throw shape_error(cat(at, ": expected tensors W [", no, ", ", ni, "] and b [", no, "]"));
             if (rows != 0 && rows != ni)
-                throw shape_error(cat(at, ": takes ", ni, " features but the layer before gives ", rows));
+                throw shape_error(cat(at, ": takes ", ni, " features but ",
+                                      ops_.empty() ? "the input has " : "the layer before gives ", rows));
             if (in_ == 0)
                 in_ = ni;
             if (ni > std::numeric_limits<std::uint32_t>::max())
@@ -222,13 +228,18 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
         } else if (l.op == "Softmax") {
             ops_.emplace_back(softmax_op{});
             last = kind::class_probabilities;
+        } else if (l.op == "LogSoftmax") { // log-probabilities: classes, but not probabilities
+            ops_.emplace_back(log_softmax_op{});
+            last = kind::values;
         } else if (l.op != "Dropout") { // Dropout is the identity in inference
             throw std::invalid_argument(cat(at, ": has no frozen form; a Model holds Dense, Sigmoid, Tanh, ReLU, "
-                                                "LeakyReLU, Identity, Softmax and Dropout"));
+                                                "LeakyReLU, Identity, Softmax, LogSoftmax and Dropout"));
         }
     }
     if (in_ == 0)
-        throw std::invalid_argument("Model: no Dense layer, so nothing fixes the input size");
+        throw std::invalid_argument("Model: no Dense layer and no input_features, so nothing fixes the input size");
+    if (ops_.empty()) // only Identity and Dropout: the identity itself
+        ops_.emplace_back(activation_op{activation_kind::identity, 0});
     out_ = rows;
     kind_ = last;
 }
@@ -266,7 +277,7 @@ std::string Model<T>::summary() const
         else if (const auto* a = std::get_if<activation_op>(&ops_[k]))
             s += act(a->act, a->alpha);
         else
-            s += "Softmax";
+            s += std::holds_alternative<softmax_op>(ops_[k]) ? "Softmax" : "LogSoftmax";
         s += "\n";
     }
     return s;
@@ -348,10 +359,13 @@ void Model<T>::run(const sparse_batch<T>* S, const T* X, std::size_t n, T* Y, Wo
         } else if (const auto* a = std::get_if<activation_op>(&ops_[k])) {
             std::copy(cur, cur + rows * n, dst);
             detail::activate_rows(a->act, a->alpha, dst, rows * n);
-        } else {
+        } else if (std::holds_alternative<softmax_op>(ops_[k])) {
             ws.softmax.resize(2 * n);
             detail::softmax_columns(cur, dst, static_cast<const T*>(nullptr), rows, n, ws.softmax.data(),
                                     ws.softmax.data() + n);
+        } else {
+            ws.softmax.resize(2 * n);
+            detail::log_softmax_columns(cur, dst, rows, n, ws.softmax.data(), ws.softmax.data() + n);
         }
         cur = dst;
         rows = out_rows;

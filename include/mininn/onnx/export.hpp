@@ -25,8 +25,8 @@ inline constexpr int onnx_ir_version = 8;
 /// The ONNX graph of a Model, as serialized bytes. ONNX keeps samples as rows: mininn's input
 /// X [features, n] is the graph's input "x" [n, features], its output "y" [n, outputs], with
 /// the batch size n a named dimension so that any batch runs. Each Dense is a Gemm with
-/// transB = 1 (its W [out, in] stored as it is), each activation its ONNX op, Softmax a
-/// Softmax on the last axis; Dropout, the identity in inference, is left out.
+/// transB = 1 (its W [out, in] stored as it is), each activation its ONNX op, Softmax and
+/// LogSoftmax on the last axis; Dropout, the identity in inference, is left out.
 template <class T>
 std::string to_onnx(const Model<T>& model)
 {
@@ -85,9 +85,9 @@ std::string to_onnx(const Model<T>& model)
             detail::add_onnx_tensor<T>(g, W, {out, in}, tensors[i][0]);
             detail::add_onnx_tensor<T>(g, b, {out}, tensors[i][1]);
             int_attribute(node("Gemm", i, {cur, W, b}), "transB", 1);
-        } else if (l.op == "Sigmoid" || l.op == "Tanh" || l.op == "Softmax") {
+        } else if (l.op == "Sigmoid" || l.op == "Tanh" || l.op == "Softmax" || l.op == "LogSoftmax") {
             onnx::NodeProto* n = node(l.op.c_str(), i, {cur});
-            if (l.op == "Softmax")
+            if (l.op != "Sigmoid" && l.op != "Tanh")
                 int_attribute(n, "axis", -1);
         } else if (l.op == "ReLU") {
             node("Relu", i, {cur});
@@ -97,7 +97,9 @@ std::string to_onnx(const Model<T>& model)
             throw std::invalid_argument(cat("to_onnx: layer ", i, " (", l.op, ") has no ONNX form"));
         }
     }
-    g.mutable_node(g.node_size() - 1)->set_output(0, "y"); // a Model ends in at least one Dense
+    if (g.node_size() == 0) // a Model of Identity and Dropout alone
+        node("Identity", 0, {cur});
+    g.mutable_node(g.node_size() - 1)->set_output(0, "y");
     value_info(g.add_output(), "y", model.output_features());
     std::string bytes;
     if (!m.SerializeToString(&bytes))

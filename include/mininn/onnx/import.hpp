@@ -65,6 +65,9 @@ public:
         return std::move(layers_);
     }
 
+    /// The width of the data input's sample, known after read().
+    std::size_t input_features() const { return element_count(input_shape_); }
+
 private:
     // A Transpose of a rank-2 weight, a weight itself.
     void transpose_weight(int k)
@@ -73,8 +76,9 @@ private:
         std::vector<std::size_t> d;
         const std::vector<double> v = weight(k, 0, &d);
         const auto* perm = attribute(k, "perm");
-        if (d.size() != 2 || (perm != nullptr && (perm->ints_size() != 2 || perm->ints(0) != 1 || perm->ints(1) != 0)))
-            throw io_error(cat(at(k), ": only a Transpose of a rank-2 weight is supported"));
+        if (d.size() != 2 || n.output_size() != 1 ||
+            (perm != nullptr && (perm->ints_size() != 2 || perm->ints(0) != 1 || perm->ints(1) != 0)))
+            throw io_error(cat(at(k), ": only a Transpose of a rank-2 weight, with one output, is supported"));
         onnx::TensorProto& t = owned_.emplace_back();
         t.set_data_type(onnx::TensorProto::DOUBLE);
         t.add_dims(static_cast<std::int64_t>(d[1]));
@@ -111,12 +115,18 @@ private:
         if (dims.size() < 2)
             throw io_error(cat(where_, ": input '", v.name(), "' has rank ", dims.size(), "; expected [n, features]"));
         shape_.clear();
+        double features = 1;
         for (int d = 1; d < dims.size(); ++d) {
             if (!dims[d].has_dim_value() || dims[d].dim_value() <= 0)
                 throw io_error(cat(where_, ": input '", v.name(), "' dimension ", d, " is not a fixed size"));
             shape_.push_back(static_cast<std::size_t>(dims[d].dim_value()));
+            features *= static_cast<double>(dims[d].dim_value());
         }
+        if (features > 4294967295.0) // as Model's kernels index them
+            throw io_error(cat(where_, ": input '", v.name(), "' of shape [n, ", shape_str(shape_).substr(1),
+                               " has more than 2^32 features a sample"));
         features_ = element_count(shape_);
+        input_shape_ = shape_;
         cur_ = v.name();
     }
 
@@ -138,15 +148,58 @@ private:
                 return &a;
         return nullptr;
     }
-    double float_attr(int k, const char* name, double fallback) const
+    // A float attribute's value; the default is ONNX's, a float too.
+    double float_attr(int k, const char* name, float fallback) const
     {
         const auto* a = attribute(k, name);
-        return a == nullptr ? fallback : a->f();
+        return a == nullptr ? double(fallback) : a->f();
     }
     std::int64_t int_attr(int k, const char* name, std::int64_t fallback) const
     {
         const auto* a = attribute(k, name);
         return a == nullptr ? fallback : a->i();
+    }
+
+    // The attributes each op may carry, with their types: any other is refused, not ignored.
+    void check_attributes(int k) const
+    {
+        using A = onnx::AttributeProto;
+        static const std::map<std::string, std::map<std::string, A::AttributeType>> known = {
+            {"Gemm", {{"alpha", A::FLOAT}, {"beta", A::FLOAT}, {"transA", A::INT}, {"transB", A::INT}}},
+            {"LeakyRelu", {{"alpha", A::FLOAT}}},
+            {"Softmax", {{"axis", A::INT}}},
+            {"LogSoftmax", {{"axis", A::INT}}},
+            {"Flatten", {{"axis", A::INT}}},
+            {"Dropout", {{"ratio", A::FLOAT}, {"seed", A::INT}, {"is_test", A::INT}}},
+            {"BatchNormalization",
+             {{"epsilon", A::FLOAT},
+              {"momentum", A::FLOAT},
+              {"training_mode", A::INT},
+              {"spatial", A::INT},
+              {"is_test", A::INT},
+              {"consumed_inputs", A::INTS}}},
+            {"MatMul", {}},
+            {"Add", {}},
+            {"Relu", {}},
+            {"Sigmoid", {}},
+            {"Tanh", {}},
+            {"Identity", {}}};
+        const auto op = known.find(g_.node(k).op_type());
+        if (op == known.end())
+            return; // an op not supported, refused as such
+        for (const auto& a : g_.node(k).attribute()) {
+            const auto it = op->second.find(a.name());
+            if (it == op->second.end())
+                throw io_error(cat(at(k), ": attribute '", a.name(), "' is not supported"));
+            if (a.type() != it->second)
+                throw io_error(cat(at(k), ": attribute '", a.name(), "' is of type ", A::AttributeType_Name(a.type()),
+                                   ", not ", A::AttributeType_Name(it->second)));
+        }
+        // Before opset 7, Dropout and BatchNormalization ran in training mode unless is_test = 1.
+        if (opset_ < 7 && op->second.count("is_test") != 0 && int_attr(k, "is_test", 0) != 1)
+            throw io_error(cat(at(k), ": is_test = 0, training mode, is not supported (inference only)"));
+        if (int_attr(k, "spatial", 1) != 1)
+            throw io_error(cat(at(k), ": spatial = 0 (statistics per element) is not supported"));
     }
 
     // Whether Dropout's training_mode input (a bool weight) is true, or anything but false.
@@ -160,6 +213,12 @@ private:
             return true;
         return t.has_raw_data() ? t.raw_data().size() != 1 || t.raw_data()[0] != 0
                                 : t.int32_data_size() != 1 || t.int32_data(0) != 0;
+    }
+
+    // An axis of the data, counted from the end when negative, as ONNX counts them.
+    std::int64_t axis_of(std::int64_t axis) const
+    {
+        return axis < 0 ? axis + static_cast<std::int64_t>(shape_.size()) + 1 : axis;
     }
 
     void need_flat(int k) const
@@ -205,6 +264,7 @@ private:
                 throw io_error(cat(at(k), ": input '", n.input(i), "' is neither a weight nor the previous output"));
         if (n.output_size() == 0)
             throw io_error(cat(at(k), ": has no output"));
+        check_attributes(k);
         if (op == "Gemm" || op == "MatMul") {
             need_flat(k);
             if (int_attr(k, "transA", 0) != 0)
@@ -215,32 +275,33 @@ private:
             if (d.size() != 2 || d[transB ? 1 : 0] != features_)
                 throw io_error(cat(at(k), ": a weight of shape ", shape_str(d), " for ", features_, " features"));
             const std::size_t out = d[transB ? 0 : 1];
-            const double alpha = op == "Gemm" ? float_attr(k, "alpha", 1.0) : 1.0;
+            const double alpha = op == "Gemm" ? float_attr(k, "alpha", 1.0f) : 1.0;
             std::vector<double> W(out * features_);
             for (std::size_t r = 0; r < out; ++r)
                 for (std::size_t c = 0; c < features_; ++c)
                     W[r * features_ + c] = alpha * (transB ? B[r * features_ + c] : B[c * out + r]);
             dense(k, std::move(W), out);
             if (op == "Gemm" && n.input_size() > 2 && !n.input(2).empty())
-                add_bias(k, weight(k, 2), float_attr(k, "beta", 1.0));
+                add_bias(k, weight(k, 2), float_attr(k, "beta", 1.0f));
         } else if (op == "Add") {
             if (!after_dense())
                 throw io_error(cat(at(k), ": an Add is supported only as the bias of the Gemm or MatMul before it"));
             add_bias(k, weight(k, 1 - data), 1.0);
         } else if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "LeakyRelu") {
-            const double alpha = op == "LeakyRelu" ? float_attr(k, "alpha", 0.01) : 0;
+            const double alpha = op == "LeakyRelu" ? float_attr(k, "alpha", 0.01f) : 0;
             if (op == "LeakyRelu" && !(alpha > 0 && alpha < 1))
                 throw io_error(cat(at(k), ": alpha ", alpha, " is not supported (mininn's LeakyReLU takes (0, 1))"));
             layers_.push_back({op == "Relu" ? "ReLU" : op == "LeakyRelu" ? "LeakyReLU" : op, alpha, 0, 0, {}, {}});
-        } else if (op == "Softmax") {
+        } else if (op == "Softmax" || op == "LogSoftmax") {
             const std::int64_t axis = int_attr(k, "axis", opset_ >= 13 ? -1 : 1);
-            need_flat(k);
-            if (axis != -1 && axis != 1)
-                throw io_error(cat(at(k), ": axis ", axis, " is not supported (the features' axis: 1 or -1)"));
-            layers_.push_back({"Softmax", 0, 0, 0, {}, {}});
+            if (axis_of(axis) != 1 || shape_.size() != 1)
+                throw io_error(cat(at(k), ": axis ", axis, " of data of rank ", shape_.size() + 1,
+                                   " is not supported (only the features' axis of [n, features]: 1 or -1)"));
+            layers_.push_back({op, 0, 0, 0, {}, {}});
         } else if (op == "Flatten") {
-            if (int_attr(k, "axis", 1) != 1)
-                throw io_error(cat(at(k), ": axis ", int_attr(k, "axis", 1), " is not supported (1: [n, features])"));
+            if (axis_of(int_attr(k, "axis", 1)) != 1)
+                throw io_error(cat(at(k), ": axis ", int_attr(k, "axis", 1), " of data of rank ", shape_.size() + 1,
+                                   " is not supported (only the axis after the batch's, which gives [n, features])"));
             shape_ = {features_};
         } else if (op == "Dropout") {
             if (n.input_size() > 2 && !n.input(2).empty() && training(k))
@@ -248,9 +309,10 @@ private:
         } else if (op == "BatchNormalization") {
             batch_norm(k);
         } else if (op != "Identity") {
-            throw io_error(cat(at(k), ": the op is not supported; mininn imports Gemm, MatMul, Add (a bias), Relu, "
-                                      "LeakyRelu, Sigmoid, Tanh, Softmax, Flatten, BatchNormalization (inference), "
-                                      "Dropout (inference), Identity and Constant"));
+            throw io_error(
+                cat(at(k), ": the op is not supported; mininn imports Gemm, MatMul, Add (a bias), Relu, "
+                           "LeakyRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Flatten, BatchNormalization (inference), "
+                           "Dropout (inference), Identity and Constant"));
         }
         for (int o = 1; o < n.output_size(); ++o)
             used_.push_back(n.output(o)); // only the first output may be used
@@ -267,7 +329,7 @@ private:
     {
         if (int_attr(k, "training_mode", 0) != 0)
             throw io_error(cat(at(k), ": training_mode is not supported (inference only)"));
-        const double eps = float_attr(k, "epsilon", 1e-5);
+        const double eps = float_attr(k, "epsilon", 1e-5f);
         const std::size_t channels = shape_[0], per = features_ / channels;
         std::vector<double> p[4];
         for (int i = 0; i < 4; ++i) {
@@ -305,6 +367,7 @@ private:
     std::deque<onnx::TensorProto> owned_; // weights computed here (stable addresses)
     std::set<int> folded_;                // nodes already read as weights
     std::vector<std::size_t> shape_;      // the data's dimensions after the batch
+    std::vector<std::size_t> input_shape_;
     std::size_t features_ = 0;
     std::int64_t opset_ = 0;
     std::vector<onnx_layer> layers_;
@@ -321,7 +384,8 @@ template <class T>
 Model<T> load_onnx_bytes(const std::string& bytes, const std::string& where)
 {
     const onnx::ModelProto m = detail::parse_onnx(bytes, where);
-    std::vector<detail::onnx_layer> layers = detail::onnx_reader(m, where).read();
+    detail::onnx_reader reader(m, where);
+    std::vector<detail::onnx_layer> layers = reader.read();
     std::vector<LayerSpec> specs;
     std::vector<std::vector<std::vector<T>>> tensors;
     for (auto& l : layers) {
@@ -334,7 +398,7 @@ Model<T> load_onnx_bytes(const std::string& bytes, const std::string& where)
             tensors.emplace_back();
         }
     }
-    return Model<T>(specs, tensors);
+    return Model<T>(specs, tensors, reader.input_features());
 }
 
 /// load_onnx_bytes() of the file at path, which must not exceed max_bytes. Throws io_error
@@ -347,6 +411,27 @@ Model<T> load_onnx(const std::string& path, std::size_t max_bytes = default_mode
         throw io_error(
             detail::cat(path, ": larger than the ", max_bytes, " bytes load_onnx reads (and protobuf's 2 GB)"));
     return load_onnx_bytes<T>(bytes, path);
+}
+
+/// "float32" or "float64": the type of an ONNX file's data input, for a caller that picks
+/// load_onnx<float> or load_onnx<double> by it (as read_architecture's scalar does for saved
+/// files). Throws io_error naming path when it cannot be read or parsed, has no data input or
+/// one of another type.
+inline std::string onnx_scalar(const std::string& path, std::size_t max_bytes = default_model_bytes_limit)
+{
+    const onnx::ModelProto m = detail::parse_onnx(detail::read_archive_file(path, max_bytes), path);
+    std::set<std::string> weights;
+    for (const auto& t : m.graph().initializer())
+        weights.insert(t.name());
+    for (const auto& v : m.graph().input())
+        if (weights.count(v.name()) == 0) {
+            const auto type = v.type().tensor_type().elem_type();
+            if (type == onnx::TensorProto::FLOAT || type == onnx::TensorProto::DOUBLE)
+                return type == onnx::TensorProto::FLOAT ? "float32" : "float64";
+            throw io_error(detail::cat(path, ": input '", v.name(), "' is of type ",
+                                       onnx::TensorProto::DataType_Name(type), ", not float or double"));
+        }
+    throw io_error(detail::cat(path, ": the graph has no input that is not a weight"));
 }
 
 } // namespace MININN_ISA

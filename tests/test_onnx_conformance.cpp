@@ -1,0 +1,216 @@
+// ONNX's own operator conformance suite (Debian libonnx-testdata) through mininn::onnx: every
+// case made only of ops the importer reads either imports and gives the case's outputs, or is
+// refused with the message its entry below names, for the reason the entry gives. A case with
+// no entry fails, so a new case or an importer that starts to accept one is seen.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <mininn/onnx/all.hpp>
+
+#include "helpers.hpp"
+
+using namespace mininn;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path suite = MININN_ONNX_TESTDATA;
+
+// The ops load_onnx reads (onnx/README.md).
+const std::set<std::string> imported = {"Gemm",    "MatMul",  "Add",      "Relu",       "LeakyRelu",
+                                        "Sigmoid", "Tanh",    "Softmax",  "LogSoftmax", "Identity",
+                                        "Dropout", "Flatten", "Constant", "Transpose",  "BatchNormalization"};
+
+// Why a case does not apply, and what load_onnx's io_error must say of it.
+struct refusal {
+    const char* why;
+    const char* message;
+};
+
+const char* const rank = "its data has a rank a chain of layers on [n, features] does not take";
+const char* const axis = "it normalizes over an axis other than the features'";
+const char* const training = "training mode: mininn imports models for inference";
+
+const std::map<std::string, refusal> not_applicable = {
+    {"test_add", {"an Add of two data tensors, not a layer's bias", "supported only as the bias"}},
+    {"test_add_bcast", {"an Add of two data tensors, not a layer's bias", "supported only as the bias"}},
+    {"test_add_uint8", {"an integer type", "of type UINT8, not float or double"}},
+    {"test_batchnorm_epsilon_training_mode", {training, "training_mode is not supported"}},
+    {"test_batchnorm_example_training_mode", {training, "training_mode is not supported"}},
+    {"test_constant", {"a graph with no data input (it computes a constant)", "0 inputs that are not weights"}},
+    {"test_dropout_default_mask", {"its mask, Dropout's second output, is an output of the graph", "2 outputs"}},
+    {"test_dropout_default_mask_ratio", {"its mask, Dropout's second output, is an output of the graph", "2 outputs"}},
+    {"test_flatten_axis0", {"Flatten to [1, n * features], across the samples", "axis 0 of data of rank 4"}},
+    {"test_flatten_axis2", {"Flatten to [n * C, H * W], across the samples", "axis 2 of data of rank 4"}},
+    {"test_flatten_axis3", {"Flatten to [n * C * H, W], across the samples", "axis 3 of data of rank 4"}},
+    {"test_flatten_negative_axis1", {"Flatten to [n * C * H, W], across the samples", "axis -1 of data of rank 4"}},
+    {"test_flatten_negative_axis2", {"Flatten to [n * C, H * W], across the samples", "axis -2 of data of rank 4"}},
+    {"test_flatten_negative_axis4", {"Flatten to [1, n * features], across the samples", "axis -4 of data of rank 4"}},
+    {"test_gemm_all_attributes", {"transA = 1: the data transposed, not [n, features]", "transA = 1"}},
+    {"test_gemm_transposeA", {"transA = 1: the data transposed, not [n, features]", "transA = 1"}},
+    {"test_gemm_default_matrix_bias", {"a bias per sample and output (C [n, out])", "a bias per sample"}},
+    {"test_identity_opt", {"an optional, not a tensor", "of type UNDEFINED"}},
+    {"test_identity_sequence", {"a sequence, not a tensor", "of type UNDEFINED"}},
+    {"test_logsoftmax_axis_0", {axis, "axis 0 of data of rank 3"}},
+    {"test_logsoftmax_axis_1", {axis, "axis 1 of data of rank 3"}},
+    {"test_logsoftmax_axis_2", {rank, "axis 2 of data of rank 3"}},
+    {"test_logsoftmax_default_axis", {rank, "axis -1 of data of rank 3"}},
+    {"test_logsoftmax_negative_axis", {rank, "axis -1 of data of rank 3"}},
+    {"test_matmul_3d", {rank, "a Flatten must come first"}},
+    {"test_matmul_4d", {rank, "a Flatten must come first"}},
+    {"test_dropout_default_old", {"rank-1 data: no batch dimension", "has rank 1"}},
+    {"test_leakyrelu_example", {"rank-1 data: no batch dimension", "has rank 1"}},
+    {"test_sigmoid_example", {"rank-1 data: no batch dimension", "has rank 1"}},
+    {"test_softmax_axis_0", {axis, "axis 0 of data of rank 3"}},
+    {"test_softmax_axis_1", {axis, "axis 1 of data of rank 3"}},
+    {"test_softmax_axis_2", {rank, "axis 2 of data of rank 3"}},
+    {"test_softmax_default_axis", {rank, "axis -1 of data of rank 3"}},
+    {"test_softmax_negative_axis", {rank, "axis -1 of data of rank 3"}},
+    {"test_tanh_example", {"rank-1 data: no batch dimension", "has rank 1"}},
+    {"test_training_dropout", {training, "training_mode is not supported"}},
+    {"test_training_dropout_default", {training, "training_mode is not supported"}},
+    {"test_training_dropout_default_mask", {training, "training_mode is not supported"}},
+    {"test_training_dropout_mask", {training, "training_mode is not supported"}},
+    {"test_training_dropout_zero_ratio", {training, "training_mode is not supported"}},
+    {"test_training_dropout_zero_ratio_mask", {training, "training_mode is not supported"}},
+    {"test_transpose_all_permutations_0", {"a Transpose of the data, not of a weight", "the op is not supported"}},
+    {"test_transpose_all_permutations_1", {"a Transpose of the data, not of a weight", "the op is not supported"}},
+    {"test_transpose_all_permutations_2", {"a Transpose of the data, not of a weight", "the op is not supported"}},
+    {"test_transpose_all_permutations_3", {"a Transpose of the data, not of a weight", "the op is not supported"}},
+    {"test_transpose_all_permutations_4", {"a Transpose of the data, not of a weight", "the op is not supported"}},
+    {"test_transpose_all_permutations_5", {"a Transpose of the data, not of a weight", "the op is not supported"}},
+    {"test_transpose_default", {"a Transpose of the data, not of a weight", "the op is not supported"}},
+};
+
+std::string read(const fs::path& p)
+{
+    std::ifstream f(p, std::ios::binary);
+    REQUIRE_MESSAGE(f, "cannot read ", p.string());
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+onnx::TensorProto tensor(const fs::path& p)
+{
+    onnx::TensorProto t;
+    REQUIRE_MESSAGE(t.ParseFromString(read(p)), p.string(), " is not a TensorProto");
+    return t;
+}
+
+// A case's graph with its inputs after the first (the weights) made initializers with the
+// values of its test_data_set_0.
+std::string with_weights(const fs::path& dir)
+{
+    onnx::ModelProto m;
+    REQUIRE(m.ParseFromString(read(dir / "model.onnx")));
+    onnx::GraphProto& g = *m.mutable_graph();
+    for (int i = 1; i < g.input_size(); ++i) {
+        const fs::path p = dir / "test_data_set_0" / ("input_" + std::to_string(i) + ".pb");
+        if (!fs::exists(p))
+            continue; // an optional input left out
+        onnx::TensorProto* t = g.add_initializer();
+        *t = tensor(p);
+        t->set_name(g.input(i).name());
+    }
+    std::string bytes;
+    REQUIRE(m.SerializeToString(&bytes));
+    return bytes;
+}
+
+std::vector<std::string> node_ops(const fs::path& dir)
+{
+    onnx::ModelProto m;
+    REQUIRE(m.ParseFromString(read(dir / "model.onnx")));
+    std::vector<std::string> ops;
+    for (const auto& n : m.graph().node())
+        ops.push_back(n.op_type());
+    return ops;
+}
+
+// The cases whose every node is an op mininn imports, sorted.
+std::vector<fs::path> cases()
+{
+    std::vector<fs::path> all;
+    for (const auto& e : fs::directory_iterator(suite))
+        if (e.is_directory() && fs::exists(e.path() / "model.onnx")) {
+            const auto ops = node_ops(e.path());
+            if (!ops.empty() && std::all_of(ops.begin(), ops.end(), [](auto& o) { return imported.count(o) != 0; }))
+                all.push_back(e.path());
+        }
+    std::sort(all.begin(), all.end());
+    return all;
+}
+
+// The case's input 0 [n, ...] through the model, against its output 0, to within tol
+// relative (with an absolute floor of tol for values near 0).
+template <class T>
+void check_outputs(const fs::path& dir, const Model<T>& model, double tol)
+{
+    std::vector<std::size_t> xd, yd;
+    const auto x = detail::onnx_values(tensor(dir / "test_data_set_0" / "input_0.pb"), "input_0", &xd);
+    const auto want = detail::onnx_values(tensor(dir / "test_data_set_0" / "output_0.pb"), "output_0", &yd);
+    REQUIRE(xd.size() >= 2);
+    const std::size_t n = xd[0], features = x.size() / n;
+    REQUIRE(yd.size() >= 2);
+    REQUIRE(yd[0] == n);
+    const std::size_t outputs = want.size() / n;
+    REQUIRE(model.input_features() == features);
+    REQUIRE(model.output_features() == outputs);
+    matrix<T> X({features, n});
+    for (std::size_t j = 0; j < n; ++j) // samples as rows there, as columns here
+        for (std::size_t f = 0; f < features; ++f)
+            X(f, j) = static_cast<T>(x[j * features + f]);
+    const matrix<T> Y = model.infer(X);
+    double worst = 0;
+    for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t o = 0; o < outputs; ++o) {
+            const double w = want[j * outputs + o];
+            worst = std::max(worst, std::abs(double(Y(o, j)) - w) / std::max(std::abs(w), 1.0));
+        }
+    CHECK_MESSAGE(worst <= tol, dir.filename().string(), ": largest relative error ", worst);
+}
+
+} // namespace
+
+TEST_CASE("every conformance case of an imported op passes, or is refused for its listed reason")
+{
+    REQUIRE_MESSAGE(fs::is_directory(suite), suite.string(), " is missing (Debian: libonnx-testdata)");
+    const std::vector<fs::path> all = cases();
+    std::set<std::string> seen;
+    std::size_t passed = 0;
+    for (const auto& dir : all) {
+        const std::string name = dir.filename().string();
+        seen.insert(name);
+        CAPTURE(name);
+        const std::string bytes = with_weights(dir);
+        const auto entry = not_applicable.find(name);
+        if (entry != not_applicable.end()) {
+            CHECK_THROWS_WITH_AS(load_onnx_bytes<float>(bytes, name), doctest::Contains(entry->second.message),
+                                 io_error);
+            continue;
+        }
+        try {
+            const onnx::TensorProto in = tensor(dir / "test_data_set_0" / "input_0.pb");
+            if (in.data_type() == onnx::TensorProto::DOUBLE)
+                check_outputs(dir, load_onnx_bytes<double>(bytes, name), 1e-12);
+            else
+                check_outputs(dir, load_onnx_bytes<float>(bytes, name), 1e-5);
+            ++passed;
+        } catch (const std::exception& e) {
+            FAIL_CHECK(name, ": not in the list of cases that do not apply, and refused: ", std::string(e.what()));
+        }
+    }
+    for (const auto& [name, r] : not_applicable)
+        CHECK_MESSAGE(seen.count(name) == 1, name, " is listed but is not a case of an imported op");
+    MESSAGE(all.size(), " cases of imported ops: ", passed, " pass, ", not_applicable.size(), " do not apply");
+    CHECK(all.size() >= 75); // libonnx-testdata 1.12 has 75
+    CHECK(passed + not_applicable.size() == all.size());
+}
