@@ -81,8 +81,18 @@ PY
       fail "ONNX $k: $(cat "$work/err")"
     close "$work/${k}_got" "$work/${k}_y" 1e-5 || fail "ONNX $k: $(cat "$work/${k}_got")"
   done
+  # a saved mininn model through to_onnx (beside predict), and back: the same classes and outputs
+  to_onnx=$(dirname "$exe")/to_onnx
+  "$to_onnx" "$cls" "$work/cls.onnx" >/dev/null || fail "to_onnx"
+  [ "$("$exe" "$work/cls.onnx" "$work/four.csv")" = "$(cat "$work/class")" ] || fail "to_onnx: other classes"
+  "$exe" "$work/cls.onnx" "$work/four.csv" --proba >"$work/onnx_proba" || fail "to_onnx: --proba"
+  close "$work/onnx_proba" "$work/want_proba" 1e-5 || fail "to_onnx: probabilities $(cat "$work/onnx_proba")"
+  if "$to_onnx" "$work/missing.npz" "$work/never.onnx" 2>"$work/err" || [ -e "$work/never.onnx" ]; then
+    fail "to_onnx accepted a missing model"
+  fi
+  grep -q "^to_onnx: .*missing.npz" "$work/err" || fail "to_onnx: $(cat "$work/err")"
   printf 'not protobuf' >"$work/bad.onnx"
   expect_error "bad.onnx: not an ONNX model" "$work/bad.onnx" "$work/four.csv"
-  echo "predict: PyTorch's ONNX exports give PyTorch's outputs"
+  echo "predict: PyTorch's ONNX exports give PyTorch's outputs; to_onnx's export gives the model's"
 fi
 echo "predict: classes, probabilities, regression values, IDX and every refusal as expected"
