@@ -242,6 +242,77 @@ TEST_CASE("PyTorch 1.13's exports import and give PyTorch's outputs")
     CHECK(files == 36);
 }
 
+TEST_CASE("an ONNX graph into a Network of its architecture: the same outputs, to train on; the first mismatch named")
+{
+    Rng rng(6);
+    Network trained{Dense<float>(4, 6, init::normal, rng), LeakyReLU(0.2), Dense<float>(6, 3, init::normal, rng),
+                    Softmax{}};
+    const std::string bytes = to_onnx(trained);
+    // another initialisation, and a Dropout the graph does not have
+    Network net{Dense<float>(4, 6, init::normal, rng), LeakyReLU(0.2), Dropout(0.5),
+                Dense<float>(6, 3, init::normal, rng), Softmax{}};
+    load_onnx_bytes(net, bytes, "g");
+    net.eval();
+    const auto X = test::random_matrix<float>(4, 9, rng);
+    CHECK(net.forward(X) == trained.forward(X));
+    net.train(); // and it trains from there
+    Adam<float> adam(1e-2f);
+    const label_vector y = {0, 1, 2, 0, 1, 2, 0, 1, 2};
+    const float before = net.compute_gradients(CrossEntropy{}, X, y);
+    adam.step(net);
+    net.eval();
+    CHECK(CrossEntropy{}.value(net.forward(X), y) < before);
+
+    // PyTorch's export into the network it was: PyTorch's outputs
+    std::ifstream f(dir + "torch_outputs.json");
+    const nlohmann::json torch = nlohmann::json::parse(f)["mlp"];
+    Network mlp{Dense<float>(4, 3, init::normal, rng), ReLU{}, Dense<float>(3, 2, init::normal, rng), Softmax{}};
+    load_onnx(mlp, dir + "torch_mlp_op17.onnx");
+    const auto x = torch["x"].get<std::vector<float>>();
+    const auto want = torch["y"].get<std::vector<double>>();
+    matrix<float> Xt({4, 5});
+    for (std::size_t j = 0; j < 5; ++j)
+        for (std::size_t i = 0; i < 4; ++i)
+            Xt(i, j) = x[j * 4 + i];
+    const matrix<float> Y = mlp.forward(Xt);
+    for (std::size_t j = 0; j < 5; ++j)
+        for (std::size_t i = 0; i < 2; ++i)
+            CHECK(std::abs(Y(i, j) - want[j * 2 + i]) <= 1e-5);
+
+    // a network that differs: the first difference named, and the network left as it was
+    Network wide{Dense<float>(4, 7, init::normal, rng), LeakyReLU(0.2), Dense<float>(7, 3, init::normal, rng),
+                 Softmax{}};
+    const matrix<float> W0 = wide.layer<0>().weights();
+    CHECK(refusal([&] { load_onnx_bytes(wide, bytes, "g"); }) ==
+          "g: does not fit the network: layer 0 of the network is Dense 4→7, but the graph has Dense 4→6 there "
+          "(Dropout and Identity aside)");
+    CHECK(wide.layer<0>().weights() == W0);
+    Network other{Dense<float>(4, 6, init::normal, rng), Sigmoid{}, Dense<float>(6, 3, init::normal, rng), Softmax{}};
+    CHECK(refusal([&] { load_onnx_bytes(other, bytes, "g"); }) ==
+          "g: does not fit the network: layer 1 of the network is Sigmoid, but the graph has LeakyReLU(0.2) there "
+          "(Dropout and Identity aside)");
+    Network leaky{Dense<float>(4, 6, init::normal, rng), LeakyReLU(0.3), Dense<float>(6, 3, init::normal, rng),
+                  Softmax{}};
+    CHECK(refusal([&] { load_onnx_bytes(leaky, bytes, "g"); }) ==
+          "g: does not fit the network: layer 1 of the network is LeakyReLU(0.3), but the graph has LeakyReLU(0.2) "
+          "there (Dropout and Identity aside)");
+    Network shorter{Dense<float>(4, 6, init::normal, rng), LeakyReLU(0.2), Dropout(0.1)};
+    CHECK(refusal([&] { load_onnx_bytes(shorter, bytes, "g"); }) ==
+          "g: does not fit the network: the network ends after 2 layers, but the graph has Dense 6→3 there "
+          "(Dropout and Identity aside)");
+    Network longer{Dense<float>(4, 6, init::normal, rng),
+                   LeakyReLU(0.2),
+                   Dense<float>(6, 3, init::normal, rng),
+                   Softmax{},
+                   Identity<float>{},
+                   Dense<float>(3, 1, init::normal, rng)};
+    CHECK(refusal([&] { load_onnx_bytes(longer, bytes, "g"); }) ==
+          "g: does not fit the network: layer 5 of the network is Dense 3→1, but the graph has no more layers there "
+          "(Dropout and Identity aside)");
+    Network dbl{Dense<double>(4, 6, init::normal, rng), Tanh{}};
+    CHECK(refusal([&] { load_onnx(dbl, dir + "missing.onnx"); }).find("missing.onnx") != std::string::npos);
+}
+
 TEST_CASE("hand-computed: LogSoftmax, Flatten's negative axis, and graphs of activations alone, in and out")
 {
     {

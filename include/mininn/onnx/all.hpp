@@ -1,6 +1,6 @@
 // mininn::onnx, the optional ONNX part: to_onnx/save_onnx write a network or Model as an ONNX
-// graph, load_onnx reads one into a Model. Link the mininn::onnx target (find_package(mininn
-// COMPONENTS onnx)); it needs Debian's libonnx-dev and libprotobuf-dev.
+// graph, load_onnx reads one into a Model, or into a Network of the same architecture. Link the mininn::onnx target
+// (find_package(mininn COMPONENTS onnx)); it needs Debian's libonnx-dev and libprotobuf-dev.
 #pragma once
 
 #if !__has_include(<onnx/onnx_pb.h>)
@@ -9,5 +9,6 @@
 #else
 #include "export.hpp"
 #include "import.hpp"
+#include "network.hpp"
 #include "proto.hpp"
 #endif

@@ -1,0 +1,106 @@
+// mininn::onnx: an ONNX graph's weights read into a compile-time Network of the same
+// architecture, to train on from there.
+#pragma once
+
+#include "../core/config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "../core/errors.hpp"
+#include "../inference/load.hpp"
+#include "../layers/spec.hpp"
+#include "import.hpp"
+
+namespace mininn {
+inline namespace MININN_ISA {
+namespace detail {
+
+// A layer as a message names it: "Dense 4→3", "LeakyReLU(0.2)", "Softmax".
+inline std::string onnx_layer_name(const LayerSpec& l)
+{
+    if (l.op == "Dense")
+        return cat("Dense ", l.attribute("in"), "→", l.attribute("out"));
+    if (l.op == "LeakyReLU")
+        return cat("LeakyReLU(", l.attribute("alpha"), ")");
+    return l.op;
+}
+
+// The layers that compute something: Dropout and Identity are the identity in inference, and
+// an ONNX graph has none of them (the exporter and PyTorch's leave them out).
+inline std::vector<std::size_t> computing_layers(const std::vector<LayerSpec>& specs)
+{
+    std::vector<std::size_t> k;
+    for (std::size_t i = 0; i < specs.size(); ++i)
+        if (specs[i].op != "Dropout" && specs[i].op != "Identity")
+            k.push_back(i);
+    return k;
+}
+
+inline bool same_layer(const LayerSpec& net, const LayerSpec& graph)
+{
+    if (net.op != graph.op)
+        return false;
+    if (net.op == "Dense")
+        return net.attribute("in") == graph.attribute("in") && net.attribute("out") == graph.attribute("out");
+    if (net.op == "LeakyReLU") // ONNX holds alpha as a float
+        return static_cast<float>(net.attribute("alpha")) == static_cast<float>(graph.attribute("alpha"));
+    return true;
+}
+
+} // namespace detail
+
+/// Reads the weights of an ONNX graph held in memory (as load_onnx_bytes() reads it) into
+/// net, a Network of the same architecture, Dropout and Identity layers aside (an ONNX graph has
+/// none); where names it in messages. Throws io_error naming the first layer that differs (its
+/// index in the network, what the network has there and what the graph has), or the file's
+/// problem as load_onnx_bytes() does; net is unchanged when it throws.
+template <class Net, class = typename Net::value_type>
+void load_onnx_bytes(Net& net, const std::string& bytes, const std::string& where)
+{
+    using T = typename Net::value_type;
+    using detail::cat;
+    const Model<T> model = load_onnx_bytes<T>(bytes, where);
+    const std::vector<LayerSpec> mine = net.specs(), theirs = model.specs();
+    const std::vector<std::size_t> a = detail::computing_layers(mine), b = detail::computing_layers(theirs);
+    for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+        const bool both = i < a.size() && i < b.size();
+        if (both && detail::same_layer(mine[a[i]], theirs[b[i]]))
+            continue;
+        const std::string here = i < a.size()
+                                     ? cat("layer ", a[i], " of the network is ", detail::onnx_layer_name(mine[a[i]]))
+                                     : cat("the network ends after ", a.size(), " layers");
+        const std::string there = i < b.size() ? cat("the graph has ", detail::onnx_layer_name(theirs[b[i]]))
+                                               : "the graph has no more layers";
+        throw io_error(
+            cat(where, ": does not fit the network: ", here, ", but ", there, " there (Dropout and Identity aside)"));
+    }
+    const auto tensors = model.tensors();
+    std::vector<std::size_t> source(mine.size(), 0); // the graph's layer for each of the network's
+    for (std::size_t i = 0; i < a.size(); ++i)
+        source[a[i]] = b[i];
+    net.visit_tensors([&](std::size_t layer, const TensorSpec& t, auto& tensor) {
+        if (mine[layer].op != "Dense")
+            return;
+        const std::vector<T>& v = tensors[source[layer]][t.name == "W" ? 0 : 1];
+        std::copy(v.begin(), v.end(), tensor.begin()); // W [out, in] and b [out], row-major both
+    });
+}
+
+/// load_onnx_bytes(net, ...) of the file at path, which must not exceed max_bytes. Throws
+/// io_error naming path when it cannot be read or is larger, and as load_onnx_bytes().
+template <class Net, class = typename Net::value_type>
+void load_onnx(Net& net, const std::string& path, std::size_t max_bytes = default_model_bytes_limit)
+{
+    const std::string bytes = detail::read_archive_file(path, max_bytes);
+    if (bytes.size() > max_bytes || bytes.size() > std::size_t(2147483647))
+        throw io_error(
+            detail::cat(path, ": larger than the ", max_bytes, " bytes load_onnx reads (and protobuf's 2 GB)"));
+    load_onnx_bytes(net, bytes, path);
+}
+
+} // namespace MININN_ISA
+} // namespace mininn
