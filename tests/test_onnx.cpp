@@ -188,6 +188,19 @@ void batch_norm_weights(Graph& g)
 }
 } // namespace
 
+TEST_CASE("hand-computed: a first Gemm with transA = 1 takes its input as [features, n], mininn's own layout")
+{
+    Graph g({}); // x [3, n]
+    auto* dims = g.g.mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+    dims->mutable_dim(0)->set_dim_value(3);
+    dims->add_dim()->set_dim_param("n");
+    g.weight("B", {3, 2}, {1, 0, 0, 1, 1, 1}); // y = x^T B: (x0 + x2, x1 + x2) per sample
+    attr(g.node("Gemm", {"x", "B"}, "y"), "transA", std::int64_t(1));
+    const Model<float> m = load_onnx_bytes<float>(g.bytes("y"), "f");
+    CHECK(m.input_features() == 3);
+    check_close(run(m, {1, 2, 4}), {5, 6}, 0);
+}
+
 TEST_CASE("hand-computed: BatchNormalization folded into the Gemm before it, and on its own")
 {
     // After a Gemm (W = identity, b = (1, 1)): (z - mean) * scale / sqrt(var + eps) + B.
@@ -374,9 +387,18 @@ TEST_CASE("an ONNX file mininn cannot run is refused, naming the node, its op an
     }
     {
         Graph g({2});
+        g.node("Relu", {"x"}, "r");
+        attr(gemm(g, "r", "y").get(), "transA", std::int64_t(1));
+        CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
+              "f: node 1 'y_node' (Gemm): transA = 1 is supported only on the graph's input, not on [n, features] "
+              "data from a layer");
+    }
+    {
+        Graph g({2}); // x [n, 2] read as [features, n]: its features are n, not a fixed size
         attr(gemm(g, "x", "y").get(), "transA", std::int64_t(1));
         CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
-              "f: node 0 'y_node' (Gemm): transA = 1 is not supported (the data must be [n, features])");
+              "f: input 'x' dimension 0 is not a fixed size (the features: a first Gemm with transA = 1 takes "
+              "[features, n])");
     }
     {
         Graph g({2}); // y = Relu(x) and z = Gemm(x): x feeds two nodes

@@ -67,6 +67,8 @@ public:
 
     /// The width of the data input's sample, known after read().
     std::size_t input_features() const { return element_count(input_shape_); }
+    /// Whether the graph takes its input as [features, n] (a first Gemm with transA = 1).
+    bool input_as_columns() const { return columns_; }
 
 private:
     // A Transpose of a rank-2 weight, a weight itself.
@@ -114,11 +116,20 @@ private:
         const auto& dims = t.shape().dim();
         if (dims.size() < 2)
             throw io_error(cat(where_, ": input '", v.name(), "' has rank ", dims.size(), "; expected [n, features]"));
+        // A first Gemm with transA = 1 takes the data as [features, n], samples as columns.
+        for (int k = 0; k < g_.node_size() && columns_ == false; ++k)
+            if (g_.node(k).op_type() != "Constant" && folded_.count(k) == 0) {
+                columns_ = g_.node(k).op_type() == "Gemm" && g_.node(k).input_size() > 0 &&
+                           g_.node(k).input(0) == v.name() && int_attr(k, "transA", 0) != 0 && dims.size() == 2;
+                break;
+            }
         shape_.clear();
         double features = 1;
-        for (int d = 1; d < dims.size(); ++d) {
+        for (int d = columns_ ? 0 : 1; d < (columns_ ? 1 : dims.size()); ++d) {
             if (!dims[d].has_dim_value() || dims[d].dim_value() <= 0)
-                throw io_error(cat(where_, ": input '", v.name(), "' dimension ", d, " is not a fixed size"));
+                throw io_error(
+                    cat(where_, ": input '", v.name(), "' dimension ", d, " is not a fixed size",
+                        columns_ ? " (the features: a first Gemm with transA = 1 takes [features, n])" : ""));
             shape_.push_back(static_cast<std::size_t>(dims[d].dim_value()));
             features *= static_cast<double>(dims[d].dim_value());
         }
@@ -127,7 +138,7 @@ private:
                                " has more than 2^32 features a sample"));
         features_ = element_count(shape_);
         input_shape_ = shape_;
-        cur_ = v.name();
+        cur_ = input_name_ = v.name();
     }
 
     // The weight named by input i of node k: an initializer or a Constant.
@@ -267,8 +278,9 @@ private:
         check_attributes(k);
         if (op == "Gemm" || op == "MatMul") {
             need_flat(k);
-            if (int_attr(k, "transA", 0) != 0)
-                throw io_error(cat(at(k), ": transA = 1 is not supported (the data must be [n, features])"));
+            if (int_attr(k, "transA", 0) != 0 && !(columns_ && layers_.empty() && n.input(0) == input_name_))
+                throw io_error(cat(at(k), ": transA = 1 is supported only on the graph's input, not on [n, features] "
+                                          "data from a layer"));
             std::vector<std::size_t> d;
             const std::vector<double> B = weight(k, 1, &d);
             const bool transB = op == "Gemm" && int_attr(k, "transB", 0) != 0;
@@ -368,6 +380,8 @@ private:
     std::set<int> folded_;                // nodes already read as weights
     std::vector<std::size_t> shape_;      // the data's dimensions after the batch
     std::vector<std::size_t> input_shape_;
+    std::string input_name_;
+    bool columns_ = false; // the input is [features, n]
     std::size_t features_ = 0;
     std::int64_t opset_ = 0;
     std::vector<onnx_layer> layers_;
