@@ -1,9 +1,9 @@
-// mininn::onnx: an ONNX graph of a multilayer perceptron, such as torch.onnx.export writes,
-// read into a frozen Model.
+// mininn::onnx: an ONNX graph of a multilayer perceptron (as torch.onnx.export writes) into a Model.
 #pragma once
 
 #include "../core/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -434,11 +434,9 @@ Model<T> load_onnx(const std::string& path, std::size_t max_bytes = default_mode
 inline std::string onnx_scalar(const std::string& path, std::size_t max_bytes = default_model_bytes_limit)
 {
     const onnx::ModelProto m = detail::parse_onnx(detail::read_archive_file(path, max_bytes), path);
-    std::set<std::string> weights;
-    for (const auto& t : m.graph().initializer())
-        weights.insert(t.name());
     for (const auto& v : m.graph().input())
-        if (weights.count(v.name()) == 0) {
+        if (std::none_of(m.graph().initializer().begin(), m.graph().initializer().end(),
+                         [&](const onnx::TensorProto& t) { return t.name() == v.name(); })) {
             const auto type = v.type().tensor_type().elem_type();
             if (type == onnx::TensorProto::FLOAT || type == onnx::TensorProto::DOUBLE)
                 return type == onnx::TensorProto::FLOAT ? "float32" : "float64";
