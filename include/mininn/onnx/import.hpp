@@ -420,20 +420,16 @@ Model<T> load_onnx_bytes(const std::string& bytes, const std::string& where)
 template <class T>
 Model<T> load_onnx(const std::string& path, std::size_t max_bytes = default_model_bytes_limit)
 {
-    const std::string bytes = detail::read_archive_file(path, max_bytes);
-    if (bytes.size() > max_bytes || bytes.size() > std::size_t(2147483647))
-        throw io_error(
-            detail::cat(path, ": larger than the ", max_bytes, " bytes load_onnx reads (and protobuf's 2 GB)"));
-    return load_onnx_bytes<T>(bytes, path);
+    return load_onnx_bytes<T>(detail::read_onnx_file(path, max_bytes), path);
 }
 
 /// "float32" or "float64": the type of an ONNX file's data input, for a caller that picks
 /// load_onnx<float> or load_onnx<double> by it (as read_architecture's scalar does for saved
-/// files). Throws io_error naming path when it cannot be read or parsed, has no data input or
-/// one of another type.
+/// files). Throws io_error naming path when it cannot be read, is larger than max_bytes or
+/// cannot be parsed, or has no data input or one of another type.
 inline std::string onnx_scalar(const std::string& path, std::size_t max_bytes = default_model_bytes_limit)
 {
-    const onnx::ModelProto m = detail::parse_onnx(detail::read_archive_file(path, max_bytes), path);
+    const onnx::ModelProto m = detail::parse_onnx(detail::read_onnx_file(path, max_bytes), path);
     for (const auto& v : m.graph().input())
         if (std::none_of(m.graph().initializer().begin(), m.graph().initializer().end(),
                          [&](const onnx::TensorProto& t) { return t.name() == v.name(); })) {

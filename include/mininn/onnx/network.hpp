@@ -95,11 +95,7 @@ void load_onnx_bytes(Net& net, const std::string& bytes, const std::string& wher
 template <class Net, class = typename Net::value_type>
 void load_onnx(Net& net, const std::string& path, std::size_t max_bytes = default_model_bytes_limit)
 {
-    const std::string bytes = detail::read_archive_file(path, max_bytes);
-    if (bytes.size() > max_bytes || bytes.size() > std::size_t(2147483647))
-        throw io_error(
-            detail::cat(path, ": larger than the ", max_bytes, " bytes load_onnx reads (and protobuf's 2 GB)"));
-    load_onnx_bytes(net, bytes, path);
+    load_onnx_bytes(net, detail::read_onnx_file(path, max_bytes), path);
 }
 
 } // namespace MININN_ISA

@@ -22,6 +22,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "../core/errors.hpp"
+#include "../io/npz.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
@@ -33,6 +34,16 @@ constexpr int onnx_type_of()
 {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "ONNX: T is float or double");
     return std::is_same_v<T, float> ? onnx::TensorProto::FLOAT : onnx::TensorProto::DOUBLE;
+}
+
+/// The bytes of the ONNX file at path, at most max_bytes and within protobuf's 2 GB (which
+/// parse_onnx's int sizes need). Throws io_error naming path when it cannot be read or is larger.
+inline std::string read_onnx_file(const std::string& path, std::size_t max_bytes)
+{
+    std::string bytes = read_archive_file(path, max_bytes);
+    if (bytes.size() > max_bytes || bytes.size() > std::size_t(2147483647))
+        throw io_error(cat(path, ": larger than the ", max_bytes, " bytes load_onnx reads (and protobuf's 2 GB)"));
+    return bytes;
 }
 
 /// A ModelProto from a file's bytes. Throws io_error naming where when they are not one.
