@@ -4,7 +4,10 @@
 #            which replaces malloc, under UBSan alone)
 #   thread   ThreadSanitizer on the programs that start threads: the network, the fused head
 #            (its helper thread), training, the sparse products (their two halves); OpenBLAS's
-#            own threads, not instrumented, are suppressed by tests/tsan.supp
+#            own threads, not instrumented, are suppressed by tests/tsan.supp. Built without
+#            -march=native (as a consumer builds by default), with the tests of the other
+#            components that have SIMD kernels of their own, so the portable kernels and their
+#            accuracy tests run here: one build serves both.
 # Line tables only (-g1): enough for the reports to name file and line, and far quicker to
 # compile than full debug information. Built with clang 14 ($MININN_SANITIZE_CXX to change it):
 # g++ 12 takes 2 to 3 times as long over the same programs with UBSan on, and the suite is
@@ -19,12 +22,14 @@ cmake/install-deps.sh
 cxx=${MININN_SANITIZE_CXX:-clang++-14}
 [ "$cxx" = clang++-14 ] && cmake/install-deps.sh clang-14 libclang-rt-14-dev
 case $kind in
-  address) sanitizers=address,undefined tests=() ;;
-  thread) sanitizers=thread tests=(test_network test_head test_train test_sparse test_model) ;;
+  address) sanitizers=address,undefined arch=-march=native tests=() ;;
+  thread) sanitizers=thread arch= tests=(test_network test_head test_train test_sparse test_model
+                                          test_activations test_softmax test_cross_entropy test_binary_cross_entropy
+                                          test_mean_squared_error test_dense) ;;
   *) echo "sanitize.sh: unknown kind '$kind' (address or thread)" >&2; exit 2 ;;
 esac
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-  -DMININN_BUILD_EXAMPLES=OFF -DMININN_SANITIZE="$sanitizers" >/dev/null
+  -DMININN_BUILD_EXAMPLES=OFF -DMININN_SANITIZE="$sanitizers" -DMININN_ARCH_FLAGS="$arch" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
@@ -34,7 +39,10 @@ if [ ${#tests[@]} -eq 0 ]; then
   # code, and onnxruntime's run none but the exporter's: the plain suite has them.
   ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -E '^(compile_(fail|ok)_.*|header_.*|layout|docs|plot|onnx_runtime)$'
 else
-  cmake --build "$build" -j "$(nproc)" --target "${tests[@]}"
+  # make builds the targets it is given one after another, one unit each: the shared main
+  # first, then the programs side by side.
+  cmake --build "$build" --target mininn_test_main
+  printf '%s\n' "${tests[@]}" | xargs -P "$(nproc)" -I{} cmake --build "$build" --target {}
   for t in "${tests[@]}"; do
     echo "== $t ($sanitizers)"
     "$build/tests/$t" --minimal
