@@ -1,11 +1,13 @@
-// mininn/layers: the layer concept and the layers: Dense, the activations, Softmax, Dropout, and the
-// weight initializers.
+// mininn/layers: the layer concept and the layers: Dense, Conv2D, the pools and Flatten, the
+// activations, Softmax, Dropout, and the weight initializers.
 #pragma once
 
 #include "spec.hpp"
 #include "layer.hpp"
 #include "init.hpp"
 #include "dense.hpp"
+#include "conv2d.hpp"
+#include "pooling.hpp"
 #include "activations.hpp"
 #include "softmax.hpp"
 #include "dropout.hpp"
