@@ -110,6 +110,31 @@ TEST_CASE("mini-batches copied into a reused buffer do not allocate")
     CHECK(steady == 0);
 }
 
+TEST_CASE("a LeNet step (convolutions, pools, Flatten) and its inference do not allocate after the first")
+{
+    Rng rng(12);
+    const auto X = test::random_matrix<float>(784, 64, rng);
+    const auto y = test::random_labels(64, 10, rng);
+    Network net{Conv2D<float>(Shape(1, 28, 28), 6, 5, init::he, rng, Conv2DOptions{}.with_padding(2)),
+                ReLU{},
+                MaxPool2D(Shape(6, 28, 28), 2),
+                Conv2D<float>(Shape(6, 14, 14), 16, 5, init::he, rng),
+                ReLU{},
+                AvgPool2D(Shape(16, 10, 10), 2),
+                Flatten{},
+                Dense<float>(400, 120, init::he, rng),
+                ReLU{},
+                Dense<float>(120, 10, init::xavier, rng),
+                Softmax{}};
+    expect_no_steady_allocations(net, CrossEntropy{}, X, y, 0.01f);
+    std::decay_t<decltype(net)>::Workspace ws;
+    net.infer(X, ws);
+    CHECK(alloc_counter::allocations_during([&] {
+              for (int i = 0; i < 3; ++i)
+                  net.infer(X, ws);
+          }) == 0);
+}
+
 TEST_CASE("the fused head shared with a helper thread does not allocate after its first step")
 {
     Rng rng(4);

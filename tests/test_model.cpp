@@ -83,6 +83,57 @@ TEST_CASE("a frozen model gives the network's outputs: every activation, Dropout
     CHECK(freeze(b).output_features() == 1);
 }
 
+TEST_CASE("a frozen CNN gives the network's outputs and classes, from freeze and from a saved file")
+{
+    Rng rng(21);
+    Network net{Conv2D<float>(Shape(2, 9, 8), 5, 3, init::he, rng, {1, 1}),
+                ReLU{},
+                MaxPool2D(Shape(5, 9, 8), 3, 2, 1),
+                Conv2D<float>(Shape(5, 5, 4), 4, 2, init::he, rng, Conv2DOptions{}.without_bias()),
+                Tanh{},
+                AvgPool2D(Shape(4, 4, 3), 2, 1, 1, false),
+                Flatten{},
+                Dropout(0.3),
+                Dense<float>(4 * 5 * 4, 3, init::xavier, rng),
+                Softmax{}};
+    const auto X = test::random_matrix<float>(2 * 9 * 8, 150, rng); // wider than the one-sample kernel's limit
+    const matrix<float> want = net.predict_proba(X);
+    const Model<float> m = freeze(net);
+    CHECK(m.input_features() == 144);
+    CHECK(m.output_features() == 3);
+    CHECK(max_rel(m.infer(X), want) <= 1e-6); // the Dense and Softmax kernels are the Model's own
+    CHECK(m.predict(X) == net.predict(X));
+    const matrix<float> one = xt::view(X, xt::all(), xt::range(0, 1));
+    CHECK(max_rel(m.infer(one), net.predict_proba(one)) <= 1e-6);
+    CHECK(m.summary() == "op 0: Conv2D 2×9×8→5×9×8 (3×3, stride 1, padding 1)\nop 1: ReLU\n"
+                         "op 2: MaxPool2D 5×9×8→5×5×4 (3×3, stride 2, padding 1)\n"
+                         "op 3: Conv2D 5×5×4→4×4×3 (2×2, stride 1, padding 0, no bias)\nop 4: Tanh\n"
+                         "op 5: AvgPool2D 4×4×3→4×5×4 (2×2, stride 1, padding 1, padding not counted)\n"
+                         "op 6: Dense 80→3\nop 7: Softmax\n");
+    const std::string path = "test_model_cnn.npz";
+    save(net, path);
+    const Model<float> loaded = load_model<float>(path);
+    CHECK(loaded.infer(X) == m.infer(X));
+    CHECK(loaded.tensors() == m.tensors());
+    std::remove(path.c_str());
+
+    using Tensors = std::vector<std::vector<std::vector<float>>>;
+    const LayerSpec conv = net.layer<0>().spec();
+    CHECK(test::message_of<shape_error>([&] {
+              Model<float>({conv}, Tensors{{std::vector<float>(90), std::vector<float>(4)}});
+          }) == "Model: layer 0 (Conv2D): expected tensors W [5, 18] and b [5]");
+    LayerSpec bad = conv;
+    bad.attributes[4].second = 1.5; // the kernel
+    CHECK(test::message_of<std::invalid_argument>([&] { Model<float>({bad}, Tensors{{}}); }) ==
+          "Model: layer 0 (Conv2D): kernel 1.5 is not an integer of at least 1");
+    bad.attributes[4].second = 12;
+    CHECK(test::message_of<std::invalid_argument>([&] {
+              Model<float>({bad}, Tensors{{std::vector<float>(5 * 288), std::vector<float>(5)}});
+          }) == "Model: layer 0 (Conv2D): Conv2D: a 12×12 window does not fit the image 2×9×8 padded by 1");
+    CHECK(test::message_of<shape_error>([&] { Model<float>({net.layer<2>().spec()}, Tensors{{}}, 100); }) ==
+          "Model: layer 0 (MaxPool2D): takes 360 values a sample but the input has 100");
+}
+
 TEST_CASE("hand-computed: a Model skips zero inputs and adds the bias and the activation")
 {
     const matrix<double> W = {{1, -2, 0.5}, {0, 3, -1}};
@@ -170,8 +221,8 @@ TEST_CASE("a Model refuses specs it cannot run, naming the layer")
     const std::vector<std::vector<double>> wb{std::vector<double>(6, 1.0), std::vector<double>(3, 0.0)};
     CHECK(test::message_of<std::invalid_argument>([&] {
               Model<double>({dense, LayerSpec{"Centre", {}, {}}}, Tensors{wb, {}});
-          }) == "Model: layer 1 (Centre): has no frozen form; a Model holds Dense, Sigmoid, Tanh, ReLU, LeakyReLU, "
-                "Identity, Softmax, LogSoftmax and Dropout");
+          }) == "Model: layer 1 (Centre): has no frozen form; a Model holds Dense, Conv2D, MaxPool2D, AvgPool2D, "
+                "Flatten, Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax, LogSoftmax and Dropout");
     CHECK(test::message_of<shape_error>([&] {
               Model<double>({dense, dense}, Tensors{wb, wb});
           }) == "Model: layer 1 (Dense): takes 2 features but the layer before gives 3");
@@ -192,7 +243,7 @@ TEST_CASE("a Model refuses specs it cannot run, naming the layer")
     CHECK(relu.infer(matrix<double>{{1}, {2}}) == matrix<double>{{0}, {1}, {0}});
     CHECK(test::message_of<std::invalid_argument>([&] {
               Model<double>({LayerSpec{"Softmax", {}, {}}}, Tensors{{}});
-          }) == "Model: no Dense layer and no input_features, so nothing fixes the input size");
+          }) == "Model: no Dense or image layer and no input_features, so nothing fixes the input size");
     CHECK(test::message_of<shape_error>([&] { Model<double>({dense}, Tensors{wb}, 3); }) ==
           "Model: layer 0 (Dense): takes 2 features but the input has 3");
 }

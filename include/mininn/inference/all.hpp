@@ -2,5 +2,6 @@
 #pragma once
 
 #include "ops.hpp"
+#include "image_ops.hpp"
 #include "model.hpp"
 #include "load.hpp"

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "../core/errors.hpp"
@@ -74,25 +74,32 @@ Model<T> load_model_npz(const std::string& bytes, const std::string& where)
         const LayerSpec& l = a.layers[i];
         if (l.tensors.empty())
             continue;
-        // Only Dense holds tensors a Model uses; they must fit in the file, all layers' together
-        // (save() stores them uncompressed), before any memory is set aside for them.
-        std::size_t ni = 0, no = 0;
+        // Only Dense and Conv2D hold tensors a Model uses; they must fit in the file, all layers'
+        // together (save() stores them uncompressed), before any memory is set aside for them.
+        std::vector<std::pair<std::string, std::size_t>> shapes; // each tensor's npy shape and size
         try {
-            if (l.op == "Dense" && l.tensors.size() == 2)
-                std::tie(ni, no) = detail::dense_sizes(l, cat("layer ", i, " (Dense)"));
+            const std::string at = cat("layer ", i, " (", l.op, ")");
+            if (l.op == "Dense" && l.tensors.size() == 2) {
+                const auto [ni, no] = detail::dense_sizes(l, at);
+                shapes = {{cat(no, ",", ni), no * ni}, {cat(no, ","), no}};
+            } else if (l.op == "Conv2D" && !l.tensors.empty()) {
+                const detail::conv_sizes c = detail::conv_sizes_of(l, at);
+                shapes = {{cat(c.filters, ",", c.patch), c.filters * c.patch}};
+                if (c.bias)
+                    shapes.push_back({cat(c.filters, ","), c.filters});
+            }
         } catch (const std::invalid_argument& e) {
             throw io_error(cat(path, ": ", e.what()));
         }
-        claimed += (static_cast<double>(ni) + 1) * static_cast<double>(no) * sizeof(T);
-        if (ni == 0 || claimed > static_cast<double>(bytes.size()))
+        for (const auto& sh : shapes)
+            claimed += static_cast<double>(sh.second) * sizeof(T);
+        if (shapes.empty() || shapes.size() != l.tensors.size() || claimed > static_cast<double>(bytes.size()))
             throw io_error(cat(path, ": layer ", i, " (", l.op, ") has tensors that a Model cannot hold or that the ",
                                bytes.size(), "-byte file cannot"));
-        const std::string shapes[2] = {cat(no, ",", ni), cat(no, ",")};
-        const std::size_t counts[2] = {no * ni, no};
-        for (std::size_t k = 0; k < 2; ++k) {
-            const std::string data = r.data(cat("layer", i, ".", l.tensors[k].name), detail::npy_descr<T>(), shapes[k],
-                                            counts[k] * sizeof(T));
-            std::vector<T> v(counts[k]);
+        for (std::size_t k = 0; k < shapes.size(); ++k) {
+            const std::string data = r.data(cat("layer", i, ".", l.tensors[k].name), detail::npy_descr<T>(),
+                                            shapes[k].first, shapes[k].second * sizeof(T));
+            std::vector<T> v(shapes[k].second);
             std::memcpy(v.data(), data.data(), data.size());
             tensors[i].push_back(std::move(v));
         }

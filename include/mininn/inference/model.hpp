@@ -24,6 +24,7 @@
 #include "../detail/kernels.hpp"
 #include "../layers/spec.hpp"
 #include "../train/output_fusion.hpp"
+#include "image_ops.hpp"
 #include "ops.hpp"
 
 #include <xtensor/xadapt.hpp>
@@ -53,6 +54,7 @@ public:
     struct Workspace {
         std::vector<scratch<T>> buffers; // each operation's output
         scratch<T> input, softmax;       // an expression's values; softmax's column maxima and sums
+        scratch<T> patches;              // a convolution's
         detail::affine_scratch<T> affine;
     };
 
@@ -137,7 +139,8 @@ private:
         detail::activation_kind act;
         double alpha;
     };
-    using op = std::variant<detail::frozen_affine<T>, activation_op, softmax_op, log_softmax_op>;
+    using op = std::variant<detail::frozen_affine<T>, activation_op, softmax_op, log_softmax_op, Conv2D<T>,
+                            MaxPool2D<T>, AvgPool2D<T>>;
 
     static Workspace& thread_workspace()
     {
@@ -220,6 +223,30 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
             i += fused;
             continue;
         }
+        if (l.op == "Conv2D" || l.op == "MaxPool2D" || l.op == "AvgPool2D") { // images: they fix their input
+            if (l.op == "Conv2D")
+                ops_.emplace_back(detail::frozen_conv<T>(l, tensors[i], at));
+            else if (l.op == "MaxPool2D")
+                ops_.emplace_back(detail::frozen_pool<MaxPool2D<T>>(l, at));
+            else
+                ops_.emplace_back(detail::frozen_pool<AvgPool2D<T>>(l, at));
+            const auto [ni, no] = std::visit(
+                [](const auto& o) -> std::pair<std::size_t, std::size_t> {
+                    if constexpr (detail::layer_has_input_shape<std::decay_t<decltype(o)>>::value)
+                        return {o.input_rows(), o.output_rows(0)};
+                    else
+                        return {0, 0};
+                },
+                ops_.back());
+            if (rows != 0 && rows != ni)
+                throw shape_error(cat(at, ": takes ", ni, " values a sample but ",
+                                      ops_.size() == 1 ? "the input has " : "the layer before gives ", rows));
+            if (in_ == 0)
+                in_ = ni;
+            rows = no;
+            last = kind::values;
+            continue;
+        }
         if (!tensors[i].empty())
             throw shape_error(cat(at, ": has no tensors, but ", tensors[i].size(), " were given"));
         if (activation(l, i, a, alpha)) {
@@ -231,13 +258,15 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
         } else if (l.op == "LogSoftmax") { // log-probabilities: classes, but not probabilities
             ops_.emplace_back(log_softmax_op{});
             last = kind::values;
-        } else if (l.op != "Dropout") { // Dropout is the identity in inference
-            throw std::invalid_argument(cat(at, ": has no frozen form; a Model holds Dense, Sigmoid, Tanh, ReLU, "
-                                                "LeakyReLU, Identity, Softmax, LogSoftmax and Dropout"));
+        } else if (l.op != "Dropout" && l.op != "Flatten") { // the identity in inference
+            throw std::invalid_argument(cat(at, ": has no frozen form; a Model holds Dense, Conv2D, MaxPool2D, "
+                                                "AvgPool2D, Flatten, Sigmoid, Tanh, ReLU, LeakyReLU, Identity, "
+                                                "Softmax, LogSoftmax and Dropout"));
         }
     }
     if (in_ == 0)
-        throw std::invalid_argument("Model: no Dense layer and no input_features, so nothing fixes the input size");
+        throw std::invalid_argument("Model: no Dense or image layer and no input_features, so nothing fixes the "
+                                    "input size");
     if (ops_.empty()) // only Identity and Dropout: the identity itself
         ops_.emplace_back(activation_op{activation_kind::identity, 0});
     out_ = rows;
@@ -248,8 +277,16 @@ template <class T>
 std::vector<std::vector<std::vector<T>>> Model<T>::tensors() const
 {
     std::vector<std::vector<std::vector<T>>> t(specs_.size());
-    std::size_t k = 0; // the k-th affine operation is the k-th Dense spec
+    std::size_t k = 0, c = 0; // the k-th affine operation is the k-th Dense spec; convolutions alike
     for (std::size_t i = 0; i < specs_.size(); ++i) {
+        if (specs_[i].op == "Conv2D") {
+            while (std::get_if<Conv2D<T>>(&ops_[c]) == nullptr)
+                ++c;
+            const auto& f = std::get<Conv2D<T>>(ops_[c++]);
+            t[i].emplace_back(f.weights().begin(), f.weights().end());
+            if (f.has_bias())
+                t[i].emplace_back(f.bias().begin(), f.bias().end());
+        }
         if (specs_[i].op != "Dense")
             continue;
         while (std::get_if<detail::frozen_affine<T>>(&ops_[k]) == nullptr)
@@ -276,8 +313,17 @@ std::string Model<T>::summary() const
                                                                          : " + " + act(f->act, f->alpha));
         else if (const auto* a = std::get_if<activation_op>(&ops_[k]))
             s += act(a->act, a->alpha);
-        else
+        else if (std::holds_alternative<softmax_op>(ops_[k]) || std::holds_alternative<log_softmax_op>(ops_[k]))
             s += std::holds_alternative<softmax_op>(ops_[k]) ? "Softmax" : "LogSoftmax";
+        else
+            s += std::visit(
+                [](const auto& o) {
+                    if constexpr (detail::layer_has_input_shape<std::decay_t<decltype(o)>>::value)
+                        return o.name();
+                    else
+                        return std::string();
+                },
+                ops_[k]);
         s += "\n";
     }
     return s;
@@ -326,7 +372,14 @@ void Model<T>::run(const sparse_batch<T>* S, const T* X, std::size_t n, T* Y, Wo
     std::size_t rows = in_;
     for (std::size_t k = 0; k < ops_.size(); ++k) {
         const auto* f = std::get_if<detail::frozen_affine<T>>(&ops_[k]);
-        const std::size_t out_rows = f != nullptr ? f->out : rows;
+        const auto* conv = std::get_if<Conv2D<T>>(&ops_[k]);
+        const auto* max_pool = std::get_if<MaxPool2D<T>>(&ops_[k]);
+        const auto* avg_pool = std::get_if<AvgPool2D<T>>(&ops_[k]);
+        const std::size_t out_rows = f != nullptr      ? f->out
+                                     : conv != nullptr ? conv->output_rows(0)
+                                     : max_pool        ? max_pool->output_rows(0)
+                                     : avg_pool        ? avg_pool->output_rows(0)
+                                                       : rows;
         T* dst = Y;
         if (k + 1 < ops_.size()) {
             ws.buffers[k].resize(out_rows * n);
@@ -356,6 +409,12 @@ void Model<T>::run(const sparse_batch<T>* S, const T* X, std::size_t n, T* Y, Wo
             }
         } else if (f != nullptr) {
             f->wide(cur, n, dst);
+        } else if (conv != nullptr) {
+            conv->infer_columns(cur, n, dst, ws.patches);
+        } else if (max_pool != nullptr) {
+            max_pool->infer_columns(cur, n, dst);
+        } else if (avg_pool != nullptr) {
+            avg_pool->infer_columns(cur, n, dst);
         } else if (const auto* a = std::get_if<activation_op>(&ops_[k])) {
             std::copy(cur, cur + rows * n, dst);
             detail::activate_rows(a->act, a->alpha, dst, rows * n);

@@ -145,6 +145,15 @@ public:
         }
     }
 
+    /// infer() on row-major buffers, unchecked (a frozen Model's step): Y [Cout·Ho·Wo, n] for
+    /// X [C·H·W, n], with work resized as needed.
+    void infer_columns(const T* X, std::size_t n, T* Y, scratch<T>& work) const
+    {
+        const std::size_t c = cols_size(n);
+        T* w = grow(work, c + tmp_size(n));
+        run_forward(X, n, Y, w, w + c);
+    }
+
     /// dY [Cout·Ho·Wo, n] for the batch of the last forward(). Stores dW and db (overwriting
     /// them) and returns dX [C·H·W, n], owned by the layer, or an empty matrix when
     /// need_input_grad is false. Throws shape_error on a wrong shape, std::logic_error before
@@ -272,10 +281,8 @@ private:
 
     void infer_rows(const matrix<T>& X, matrix<T>& out, scratch<T>& work) const
     {
-        const std::size_t n = X.shape()[1], c = cols_size(n);
-        detail::ensure_shape(out, output_rows(0), n);
-        T* w = grow(work, c + tmp_size(n));
-        run_forward(X.data(), n, out.data(), w, w + c);
+        detail::ensure_shape(out, output_rows(0), X.shape()[1]);
+        infer_columns(X.data(), X.shape()[1], out.data(), work);
     }
 
     void check_parameters(std::size_t index) const

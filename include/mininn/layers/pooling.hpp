@@ -125,7 +125,7 @@ public:
         n_ = X.shape()[1];
         detail::ensure_shape(Y_, output_rows(0), n_);
         arg_.resize(Y_.size());
-        pool(X, Y_, arg_.data());
+        pool(X.data(), n_, Y_.data(), arg_.data());
         return Y_;
     }
 
@@ -139,8 +139,10 @@ public:
             throw std::invalid_argument(
                 detail::cat(detail::layer_label(index, name()), ": infer() cannot write its output over its input"));
         detail::ensure_shape(out, output_rows(0), X.shape()[1]);
-        pool(X, out, nullptr);
+        pool(X.data(), X.shape()[1], out.data(), nullptr);
     }
+    /// infer() on row-major buffers, unchecked (a frozen Model's step): Y [C·Ho·Wo, n] for X [C·H·W, n].
+    void infer_columns(const T* X, std::size_t n, T* Y) const { pool(X, n, Y, nullptr); }
 
     /// dY [C·Ho·Wo, n] of the last forward -> dX [C·H·W, n], owned by the layer.
     /// Throws shape_error on a wrong shape, std::logic_error before any forward().
@@ -162,13 +164,12 @@ public:
 
 private:
     // Y = the maximum of each window, arg (when not null) = the input row it came from.
-    void pool(const matrix<T>& X, matrix<T>& Y, std::uint32_t* arg) const
+    void pool(const T* X, std::size_t n, T* Y, std::uint32_t* arg) const
     {
-        const std::size_t n = X.shape()[1];
         std::size_t last = std::numeric_limits<std::size_t>::max();
         detail::for_each_window(g_, [&](std::size_t r, std::size_t q) {
-            const T* x = X.data() + q * n;
-            T* y = Y.data() + r * n;
+            const T* x = X + q * n;
+            T* y = Y + r * n;
             std::uint32_t* a = arg != nullptr ? arg + r * n : nullptr;
             const auto qi = static_cast<std::uint32_t>(q);
             if (r != last) { // the window's first pixel
@@ -258,17 +259,21 @@ public:
         if (&X == &out)
             throw std::invalid_argument(
                 detail::cat(detail::layer_label(index, name()), ": infer() cannot write its output over its input"));
-        const std::size_t n = X.shape()[1];
-        detail::ensure_shape(out, output_rows(0), n);
-        out.fill(T(0));
+        detail::ensure_shape(out, output_rows(0), X.shape()[1]);
+        infer_columns(X.data(), X.shape()[1], out.data());
+    }
+    /// infer() on row-major buffers, unchecked (a frozen Model's step): Y [C·Ho·Wo, n] for X [C·H·W, n].
+    void infer_columns(const T* X, std::size_t n, T* Y) const
+    {
+        std::fill(Y, Y + output_rows(0) * n, T(0));
         detail::for_each_window(g_, [&](std::size_t r, std::size_t q) {
-            const T* xq = X.data() + q * n;
-            T* y = out.data() + r * n;
+            const T* xq = X + q * n;
+            T* y = Y + r * n;
             for (std::size_t j = 0; j < n; ++j)
                 y[j] += xq[j];
         });
         for (std::size_t r = 0; r < output_rows(0); ++r) {
-            T* y = out.data() + r * n;
+            T* y = Y + r * n;
             const T scale = T(1) / count_[r];
             for (std::size_t j = 0; j < n; ++j)
                 y[j] *= scale;
