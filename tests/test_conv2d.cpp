@@ -186,13 +186,18 @@ TEST_CASE("Conv2D in a Network: the image shapes chain, a CNN learns to tell bar
             X(i, j) = float(0.3 * data.normal() + ((y(j) == 0 ? r : col) == at ? 1.0 : 0.0));
         }
     }
+    // padding p makes the 4 feature maps (8 + 2p - 2)² pixels, pooled by 2
+    auto cnn = [](Rng& r, std::size_t p) {
+        const std::size_t side = 8 + 2 * p - 2;
+        return Network{Conv2D<float>(Shape(1, 8, 8), 4, 3, init::he, r, {1, p}),
+                       ReLU{},
+                       MaxPool2D(Shape(4, side, side), 2),
+                       Flatten{},
+                       Dense<float>(4 * (side / 2) * (side / 2), 2, init::xavier, r),
+                       Softmax{}};
+    };
     Rng rng(2);
-    Network net{Conv2D<float>(Shape(1, 8, 8), 4, 3, init::he, rng, {1, 1}),
-                ReLU{},
-                MaxPool2D(Shape(4, 8, 8), 2),
-                Flatten{},
-                Dense<float>(64, 2, init::xavier, rng),
-                Softmax{}};
+    auto net = cnn(rng, 1);
     CHECK(net.output_shape() == Shape(2));
     Adam<float> opt(0.01f);
     FitOptions o;
@@ -207,21 +212,11 @@ TEST_CASE("Conv2D in a Network: the image shapes chain, a CNN learns to tell bar
     const std::string path = "test_conv2d_net.npz";
     save(net, path);
     Rng other(99);
-    Network back{Conv2D<float>(Shape(1, 8, 8), 4, 3, init::he, other, {1, 1}),
-                 ReLU{},
-                 MaxPool2D(Shape(4, 8, 8), 2),
-                 Flatten{},
-                 Dense<float>(64, 2, init::xavier, other),
-                 Softmax{}};
+    auto back = cnn(other, 1);
     load(back, path);
     CHECK(back.predict_proba(X) == net.predict_proba(X));
     // another padding is another architecture
-    Network padded{Conv2D<float>(Shape(1, 8, 8), 4, 3, init::he, other, {1, 2}),
-                   ReLU{},
-                   MaxPool2D(Shape(4, 10, 10), 2),
-                   Flatten{},
-                   Dense<float>(100, 2, init::xavier, other),
-                   Softmax{}};
+    auto padded = cnn(other, 2);
     CHECK_THROWS_AS(load(padded, path), io_error);
     std::remove(path.c_str());
 

@@ -17,6 +17,7 @@
 
 #include "../core/errors.hpp"
 #include "../core/shape.hpp"
+#include "../core/tensor.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
@@ -118,6 +119,22 @@ void col2im_add(const window2d& g, const T* dcols, std::size_t n, std::size_t j0
                     }
                 }
             }
+}
+
+// The layer concept's infer for an image layer (Conv2D, the pools), all of whose work is its
+// infer_columns(X, n, Y, work) on row-major buffers: checks x's rows, refuses out == x (the
+// layer reads its input while it writes), sizes out and runs it. An expression x is evaluated
+// first. Throws shape_error for a wrong shape, std::invalid_argument when out is x.
+template <class L, class E, class T>
+void image_infer(const L& layer, const E& x, matrix<T>& out, scratch<T>& work, std::size_t index)
+{
+    check_input(x, layer.input_rows(), index, layer);
+    const matrix<T>& X = x;
+    if (&X == &out)
+        throw std::invalid_argument(
+            cat(layer_label(index, layer.name()), ": infer() cannot write its output over its input"));
+    ensure_shape(out, layer.output_rows(0), X.shape()[1]);
+    layer.infer_columns(X.data(), X.shape()[1], out.data(), work);
 }
 
 // C [m, n] = alpha op(A) op(B) + beta C on row-major buffers, op(A) [m, k], op(B) [k, n].

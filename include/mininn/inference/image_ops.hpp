@@ -19,6 +19,7 @@
 #include "../layers/conv2d.hpp"
 #include "../layers/pooling.hpp"
 #include "../layers/spec.hpp"
+#include "ops.hpp"
 
 namespace mininn {
 inline namespace MININN_ISA {
@@ -42,8 +43,9 @@ inline Shape image_attributes(const LayerSpec& l, const std::string& at)
     return Shape(count_attribute(l, "channels", at), count_attribute(l, "height", at), count_attribute(l, "width", at));
 }
 
-// A Conv2D spec's weights and bias sizes: {filters · C·k·k, filters (0 without bias)} and
-// the text of their shapes ("6,25", "6,"). Throws std::invalid_argument as count_attribute.
+// A Conv2D spec's filters, the values of one filter (C·k·k) and whether it has a bias: W is
+// [filters, patch], b [filters] or none. Throws std::invalid_argument as count_attribute, or
+// for more weights than memory holds.
 struct conv_sizes {
     std::size_t filters, patch;
     bool bias;
@@ -67,11 +69,7 @@ Conv2D<T> frozen_conv(const LayerSpec& l, const std::vector<std::vector<T>>& ten
         (s.bias && tensors[1].size() != s.filters))
         throw shape_error(cat(at, ": expected tensors W [", s.filters, ", ", s.patch, "]",
                               s.bias ? cat(" and b [", s.filters, "]") : std::string()));
-    for (const auto& t : tensors)
-        for (std::size_t e = 0; e < t.size(); ++e)
-            if (!std::isfinite(t[e]))
-                throw std::invalid_argument(
-                    cat(at, ": ", &t == &tensors[0] ? "W" : "b", " holds ", t[e], " at element ", e));
+    check_finite(tensors, at);
     matrix<T> W = xt::adapt(tensors[0], std::array<std::size_t, 2>{s.filters, s.patch});
     vector<T> b = s.bias ? vector<T>(xt::adapt(tensors[1], std::array<std::size_t, 1>{s.filters})) : vector<T>();
     Conv2DOptions opt{count_attribute(l, "stride", at), count_attribute(l, "padding", at, 0), s.bias};

@@ -54,7 +54,7 @@ public:
     struct Workspace {
         std::vector<scratch<T>> buffers; // each operation's output
         scratch<T> input, softmax;       // an expression's values; softmax's column maxima and sums
-        scratch<T> patches;              // a convolution's
+        scratch<T> patches;              // a convolution's patch matrix
         detail::affine_scratch<T> affine;
     };
 
@@ -139,8 +139,15 @@ private:
         detail::activation_kind act;
         double alpha;
     };
-    using op = std::variant<detail::frozen_affine<T>, activation_op, softmax_op, log_softmax_op, Conv2D<T>,
-                            MaxPool2D<T>, AvgPool2D<T>>;
+    // The image layers run their own infer_columns kernels; they fix their input's shape.
+    using image_op = std::variant<Conv2D<T>, MaxPool2D<T>, AvgPool2D<T>>;
+    using op = std::variant<detail::frozen_affine<T>, activation_op, softmax_op, log_softmax_op, image_op>;
+
+    static bool holds_conv(const op& o)
+    {
+        const auto* im = std::get_if<image_op>(&o);
+        return im != nullptr && std::holds_alternative<Conv2D<T>>(*im);
+    }
 
     static Workspace& thread_workspace()
     {
@@ -207,11 +214,7 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
                 in_ = ni;
             if (ni > std::numeric_limits<std::uint32_t>::max())
                 throw std::invalid_argument(cat(at, ": ", ni, " inputs, more than the kernels index (2^32)"));
-            for (std::size_t k = 0; k < 2; ++k)
-                for (std::size_t e = 0; e < tensors[i][k].size(); ++e)
-                    if (!std::isfinite(tensors[i][k][e]))
-                        throw std::invalid_argument(
-                            cat(at, ": ", k == 0 ? "W" : "b", " holds ", tensors[i][k][e], " at element ", e));
+            detail::check_finite(tensors[i], at);
             matrix<T> W = xt::adapt(tensors[i][0], std::array<std::size_t, 2>{no, ni});
             const vector<T> b = xt::adapt(tensors[i][1], std::array<std::size_t, 1>{no});
             std::size_t fused = 0; // the activation after it runs inside it
@@ -224,26 +227,17 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
             continue;
         }
         if (l.op == "Conv2D" || l.op == "MaxPool2D" || l.op == "AvgPool2D") { // images: they fix their input
-            if (l.op == "Conv2D")
-                ops_.emplace_back(detail::frozen_conv<T>(l, tensors[i], at));
-            else if (l.op == "MaxPool2D")
-                ops_.emplace_back(detail::frozen_pool<MaxPool2D<T>>(l, at));
-            else
-                ops_.emplace_back(detail::frozen_pool<AvgPool2D<T>>(l, at));
-            const auto [ni, no] = std::visit(
-                [](const auto& o) -> std::pair<std::size_t, std::size_t> {
-                    if constexpr (detail::layer_has_input_shape<std::decay_t<decltype(o)>>::value)
-                        return {o.input_rows(), o.output_rows(0)};
-                    else
-                        return {0, 0};
-                },
-                ops_.back());
+            const image_op im = l.op == "Conv2D"      ? image_op(detail::frozen_conv<T>(l, tensors[i], at))
+                                : l.op == "MaxPool2D" ? image_op(detail::frozen_pool<MaxPool2D<T>>(l, at))
+                                                      : image_op(detail::frozen_pool<AvgPool2D<T>>(l, at));
+            const std::size_t ni = std::visit([](const auto& o) { return o.input_rows(); }, im);
             if (rows != 0 && rows != ni)
                 throw shape_error(cat(at, ": takes ", ni, " values a sample but ",
-                                      ops_.size() == 1 ? "the input has " : "the layer before gives ", rows));
+                                      ops_.empty() ? "the input has " : "the layer before gives ", rows));
             if (in_ == 0)
                 in_ = ni;
-            rows = no;
+            rows = std::visit([](const auto& o) { return o.output_rows(0); }, im);
+            ops_.emplace_back(im);
             last = kind::values;
             continue;
         }
@@ -280,9 +274,9 @@ std::vector<std::vector<std::vector<T>>> Model<T>::tensors() const
     std::size_t k = 0, c = 0; // the k-th affine operation is the k-th Dense spec; convolutions alike
     for (std::size_t i = 0; i < specs_.size(); ++i) {
         if (specs_[i].op == "Conv2D") {
-            while (std::get_if<Conv2D<T>>(&ops_[c]) == nullptr)
+            while (!holds_conv(ops_[c]))
                 ++c;
-            const auto& f = std::get<Conv2D<T>>(ops_[c++]);
+            const auto& f = std::get<Conv2D<T>>(std::get<image_op>(ops_[c++]));
             t[i].emplace_back(f.weights().begin(), f.weights().end());
             if (f.has_bias())
                 t[i].emplace_back(f.bias().begin(), f.bias().end());
@@ -316,14 +310,7 @@ std::string Model<T>::summary() const
         else if (std::holds_alternative<softmax_op>(ops_[k]) || std::holds_alternative<log_softmax_op>(ops_[k]))
             s += std::holds_alternative<softmax_op>(ops_[k]) ? "Softmax" : "LogSoftmax";
         else
-            s += std::visit(
-                [](const auto& o) {
-                    if constexpr (detail::layer_has_input_shape<std::decay_t<decltype(o)>>::value)
-                        return o.name();
-                    else
-                        return std::string();
-                },
-                ops_[k]);
+            s += std::visit([](const auto& o) { return o.name(); }, std::get<image_op>(ops_[k]));
         s += "\n";
     }
     return s;
@@ -372,14 +359,10 @@ void Model<T>::run(const sparse_batch<T>* S, const T* X, std::size_t n, T* Y, Wo
     std::size_t rows = in_;
     for (std::size_t k = 0; k < ops_.size(); ++k) {
         const auto* f = std::get_if<detail::frozen_affine<T>>(&ops_[k]);
-        const auto* conv = std::get_if<Conv2D<T>>(&ops_[k]);
-        const auto* max_pool = std::get_if<MaxPool2D<T>>(&ops_[k]);
-        const auto* avg_pool = std::get_if<AvgPool2D<T>>(&ops_[k]);
-        const std::size_t out_rows = f != nullptr      ? f->out
-                                     : conv != nullptr ? conv->output_rows(0)
-                                     : max_pool        ? max_pool->output_rows(0)
-                                     : avg_pool        ? avg_pool->output_rows(0)
-                                                       : rows;
+        const auto* im = std::get_if<image_op>(&ops_[k]);
+        const std::size_t out_rows = f != nullptr    ? f->out
+                                     : im != nullptr ? std::visit([](const auto& o) { return o.output_rows(0); }, *im)
+                                                     : rows;
         T* dst = Y;
         if (k + 1 < ops_.size()) {
             ws.buffers[k].resize(out_rows * n);
@@ -409,12 +392,8 @@ void Model<T>::run(const sparse_batch<T>* S, const T* X, std::size_t n, T* Y, Wo
             }
         } else if (f != nullptr) {
             f->wide(cur, n, dst);
-        } else if (conv != nullptr) {
-            conv->infer_columns(cur, n, dst, ws.patches);
-        } else if (max_pool != nullptr) {
-            max_pool->infer_columns(cur, n, dst);
-        } else if (avg_pool != nullptr) {
-            avg_pool->infer_columns(cur, n, dst);
+        } else if (im != nullptr) {
+            std::visit([&](const auto& o) { o.infer_columns(cur, n, dst, ws.patches); }, *im);
         } else if (const auto* a = std::get_if<activation_op>(&ops_[k])) {
             std::copy(cur, cur + rows * n, dst);
             detail::activate_rows(a->act, a->alpha, dst, rows * n);

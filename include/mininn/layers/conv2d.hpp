@@ -133,16 +133,7 @@ public:
     void infer(const E& x, matrix<T>& out, scratch<T>& work, std::size_t index = standalone) const
     {
         check_parameters(index);
-        detail::check_input(x, input_rows(), index, *this);
-        if constexpr (std::is_same_v<E, matrix<T>>) {
-            if (&x == &out)
-                throw std::invalid_argument(detail::cat(detail::layer_label(index, name()),
-                                                        ": infer() cannot write its output over its input"));
-            infer_rows(x, out, work);
-        } else {
-            const matrix<T> X = x;
-            infer_rows(X, out, work);
-        }
+        detail::image_infer(*this, x, out, work, index);
     }
 
     /// infer() on row-major buffers, unchecked (a frozen Model's step): Y [Cout·Ho·Wo, n] for
@@ -277,12 +268,6 @@ private:
         for (std::size_t o = 0; o < b_.size(); ++o)
             detail::add_bias_row(Y + o * P * n, Y + o * P * n, P * n, b_(o));
         return m >= n;
-    }
-
-    void infer_rows(const matrix<T>& X, matrix<T>& out, scratch<T>& work) const
-    {
-        detail::ensure_shape(out, output_rows(0), X.shape()[1]);
-        infer_columns(X.data(), X.shape()[1], out.data(), work);
     }
 
     void check_parameters(std::size_t index) const

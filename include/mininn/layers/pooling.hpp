@@ -131,18 +131,13 @@ public:
 
     /// forward()'s values without keeping anything (the layer concept's infer); out must not be X.
     template <class E>
-    void infer(const E& x, matrix<T>& out, scratch<T>&, std::size_t index = standalone) const
+    void infer(const E& x, matrix<T>& out, scratch<T>& work, std::size_t index = standalone) const
     {
-        detail::check_input(x, input_rows(), index, *this);
-        const matrix<T>& X = x;
-        if (&X == &out)
-            throw std::invalid_argument(
-                detail::cat(detail::layer_label(index, name()), ": infer() cannot write its output over its input"));
-        detail::ensure_shape(out, output_rows(0), X.shape()[1]);
-        pool(X.data(), X.shape()[1], out.data(), nullptr);
+        detail::image_infer(*this, x, out, work, index);
     }
-    /// infer() on row-major buffers, unchecked (a frozen Model's step): Y [C·Ho·Wo, n] for X [C·H·W, n].
-    void infer_columns(const T* X, std::size_t n, T* Y) const { pool(X, n, Y, nullptr); }
+    /// infer() on row-major buffers, unchecked (a frozen Model's step): Y [C·Ho·Wo, n] for
+    /// X [C·H·W, n]; work is not used.
+    void infer_columns(const T* X, std::size_t n, T* Y, scratch<T>&) const { pool(X, n, Y, nullptr); }
 
     /// dY [C·Ho·Wo, n] of the last forward -> dX [C·H·W, n], owned by the layer.
     /// Throws shape_error on a wrong shape, std::logic_error before any forward().
@@ -246,24 +241,20 @@ public:
         detail::check_input(x, input_rows(), index, *this);
         const matrix<T>& X = input_.bind(std::forward<E>(x), &Y_); // p.forward(p.forward(X)) reads a copy
         n_ = X.shape()[1];
-        infer(X, Y_, work_, index);
+        detail::ensure_shape(Y_, output_rows(0), n_);
+        infer_columns(X.data(), n_, Y_.data(), work_);
         return Y_;
     }
 
     /// forward()'s values without keeping anything (the layer concept's infer); out must not be X.
     template <class E>
-    void infer(const E& x, matrix<T>& out, scratch<T>&, std::size_t index = standalone) const
+    void infer(const E& x, matrix<T>& out, scratch<T>& work, std::size_t index = standalone) const
     {
-        detail::check_input(x, input_rows(), index, *this);
-        const matrix<T>& X = x;
-        if (&X == &out)
-            throw std::invalid_argument(
-                detail::cat(detail::layer_label(index, name()), ": infer() cannot write its output over its input"));
-        detail::ensure_shape(out, output_rows(0), X.shape()[1]);
-        infer_columns(X.data(), X.shape()[1], out.data());
+        detail::image_infer(*this, x, out, work, index);
     }
-    /// infer() on row-major buffers, unchecked (a frozen Model's step): Y [C·Ho·Wo, n] for X [C·H·W, n].
-    void infer_columns(const T* X, std::size_t n, T* Y) const
+    /// infer() on row-major buffers, unchecked (a frozen Model's step): Y [C·Ho·Wo, n] for
+    /// X [C·H·W, n]; work is not used.
+    void infer_columns(const T* X, std::size_t n, T* Y, scratch<T>&) const
     {
         std::fill(Y, Y + output_rows(0) * n, T(0));
         detail::for_each_window(g_, [&](std::size_t r, std::size_t q) {
