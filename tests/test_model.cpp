@@ -134,6 +134,81 @@ TEST_CASE("a frozen CNN gives the network's outputs and classes, from freeze and
           "Model: layer 0 (MaxPool2D): takes 360 values a sample but the input has 100");
 }
 
+TEST_CASE("a frozen network folds each BatchNorm after a Dense or Conv2D into it and runs the other norms")
+{
+    Rng rng(31);
+    Network net{Conv2D<float>(Shape(1, 6, 6), 3, 3, init::he, rng, Conv2DOptions{}.without_bias()),
+                BatchNorm<float>(Shape(3, 4, 4)),
+                ReLU{},
+                MaxPool2D(Shape(3, 4, 4), 2),
+                Flatten{},
+                BatchNorm<float>(Shape(12)), // after a pool: it stays
+                Dense<float>(12, 8, init::he, rng),
+                BatchNorm<float>(Shape(8)),
+                Tanh{},
+                LayerNorm<float>(Shape(8)),
+                Dense<float>(8, 3, init::xavier, rng),
+                Softmax{}};
+    // statistics and scales far from their initial 0 and 1, as after training
+    auto randomize = [&](auto& bn) {
+        for (auto& v : bn.gamma())
+            v = float(1 + 0.5 * rng.normal());
+        for (auto& v : bn.beta())
+            v = float(0.5 * rng.normal());
+        for (auto& v : bn.running_mean())
+            v = float(rng.normal());
+        for (auto& v : bn.running_var())
+            v = float(0.2 + rng.uniform(0, 2));
+    };
+    randomize(net.layer<1>());
+    randomize(net.layer<5>());
+    randomize(net.layer<7>());
+    for (auto& v : net.layer<9>().gamma())
+        v = float(1 + 0.5 * rng.normal());
+    const auto X = test::random_matrix<float>(36, 100, rng);
+    const matrix<float> want = net.predict_proba(X);
+    const Model<float> m = freeze(net);
+    CHECK(m.summary() == "op 0: Conv2D 1×6×6→3×4×4 (3×3, stride 1, padding 0)\nop 1: ReLU\n"
+                         "op 2: MaxPool2D 3×4×4→3×2×2 (2×2, stride 2)\nop 3: BatchNorm 12\n"
+                         "op 4: Dense 12→8 + Tanh\nop 5: LayerNorm 8\nop 6: Dense 8→3\nop 7: Softmax\n");
+    CHECK(max_rel(m.infer(X), want) <= 1e-5);
+    CHECK(m.predict(X) == net.predict(X));
+    const matrix<float> one = xt::view(X, xt::all(), xt::range(0, 1)); // the one-sample kernel
+    CHECK(max_rel(m.infer(one), net.predict_proba(one)) <= 1e-5);
+    // specs() describe what runs: the folded BatchNorms are gone, the Conv2D gained a bias
+    REQUIRE(m.specs().size() == 10);
+    CHECK(m.specs()[0].attribute("bias") == 1);
+    CHECK(m.specs()[1].op == "ReLU");
+    const Model<float> again(m.specs(), m.tensors());
+    CHECK(again.infer(X) == m.infer(X));
+
+    const std::string path = "test_model_norms.npz";
+    save(net, path);
+    const Model<float> loaded = load_model<float>(path);
+    CHECK(loaded.infer(X) == m.infer(X));
+    std::remove(path.c_str());
+
+    using Tensors = std::vector<std::vector<std::vector<float>>>;
+    const LayerSpec dense = net.layer<6>().spec(), bn = net.layer<7>().spec();
+    const std::vector<std::vector<float>> dense_tensors = {std::vector<float>(96, 0.5f), std::vector<float>(8)};
+    std::vector<float> ones(8, 1.f), negative(8, 1.f);
+    negative[3] = -1;
+    CHECK(test::message_of<std::invalid_argument>([&] {
+              Model<float>({dense, bn}, Tensors{dense_tensors, {ones, ones, ones, negative}});
+          }) == "Model: layer 1 (BatchNorm): a running variance is negative (-1)");
+    CHECK(test::message_of<shape_error>([&] {
+              Model<float>({bn}, Tensors{{ones, ones, ones}});
+          }) == "Model: layer 0 (BatchNorm): expected 4 tensors of 8 values (gamma, beta, running_mean, running_var)");
+    std::vector<float> nan(8, 1.f);
+    nan[2] = NAN;
+    CHECK(test::message_of<std::invalid_argument>([&] {
+              Model<float>({bn}, Tensors{{ones, ones, nan, ones}});
+          }) == "Model: layer 0 (BatchNorm): running_mean holds nan at element 2");
+    CHECK(test::message_of<shape_error>([&] {
+              Model<float>({bn}, Tensors{{ones, ones, ones, ones}}, 9);
+          }) == "Model: layer 0 (BatchNorm): takes 8 values a sample but the input has 9");
+}
+
 TEST_CASE("hand-computed: a Model skips zero inputs and adds the bias and the activation")
 {
     const matrix<double> W = {{1, -2, 0.5}, {0, 3, -1}};
@@ -222,7 +297,8 @@ TEST_CASE("a Model refuses specs it cannot run, naming the layer")
     CHECK(test::message_of<std::invalid_argument>([&] {
               Model<double>({dense, LayerSpec{"Centre", {}, {}}}, Tensors{wb, {}});
           }) == "Model: layer 1 (Centre): has no frozen form; a Model holds Dense, Conv2D, MaxPool2D, AvgPool2D, "
-                "Flatten, Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax, LogSoftmax and Dropout");
+                "BatchNorm, LayerNorm, Flatten, Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax, LogSoftmax and "
+                "Dropout");
     CHECK(test::message_of<shape_error>([&] {
               Model<double>({dense, dense}, Tensors{wb, wb});
           }) == "Model: layer 1 (Dense): takes 2 features but the layer before gives 3");
@@ -243,7 +319,7 @@ TEST_CASE("a Model refuses specs it cannot run, naming the layer")
     CHECK(relu.infer(matrix<double>{{1}, {2}}) == matrix<double>{{0}, {1}, {0}});
     CHECK(test::message_of<std::invalid_argument>([&] {
               Model<double>({LayerSpec{"Softmax", {}, {}}}, Tensors{{}});
-          }) == "Model: no Dense or image layer and no input_features, so nothing fixes the input size");
+          }) == "Model: no Dense, image or normalization layer and no input_features, so nothing fixes the input size");
     CHECK(test::message_of<shape_error>([&] { Model<double>({dense}, Tensors{wb}, 3); }) ==
           "Model: layer 0 (Dense): takes 2 features but the input has 3");
 }

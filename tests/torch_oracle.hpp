@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdlib>
 #include <cstddef>
 #include <fstream>
 #include <map>
@@ -22,10 +23,11 @@ struct OracleTensor {
 
 struct OracleCase {
     std::string name, dtype; ///< dtype: "float" or "double", the type PyTorch computed in
-    std::map<std::string, std::size_t> attrs;
+    std::map<std::string, double> attrs;
     std::map<std::string, OracleTensor> tensors;
 
-    std::size_t attr(const std::string& key) const { return attrs.at(key); }
+    std::size_t attr(const std::string& key) const { return static_cast<std::size_t>(attrs.at(key)); }
+    double real(const std::string& key) const { return attrs.at(key); }
     bool has(const std::string& tensor) const { return tensors.count(tensor) != 0; }
     template <class T>
     mininn::matrix<T> matrix(const std::string& key) const
@@ -65,9 +67,9 @@ inline std::vector<OracleCase> oracle_cases(const std::string& prefix)
             s >> cases.back().name >> cases.back().dtype;
         } else if (word == "attr") {
             std::string key;
-            std::size_t v = 0;
+            std::string v;
             s >> key >> v;
-            cases.back().attrs[key] = v;
+            cases.back().attrs[key] = std::strtod(v.c_str(), nullptr);
         } else if (word == "tensor") {
             std::string key;
             OracleTensor t;

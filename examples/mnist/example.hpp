@@ -37,6 +37,7 @@ struct Options {
     std::string checkpoint, resume;    // with --epochs: write a checkpoint after every epoch / resume one
     bool distributed = false;          // data-parallel across the ranks of an MPI job (distributed.cpp)
     std::string input = "auto";        // the first layer's input: dense, sparse, or auto (sparse when <= 50 % non-zero)
+    std::string model = "mlp";         // mlp (the seed's network), or lenet (train_lenet.cpp)
 };
 
 /// Trains across the ranks of the MPI job this process is part of (distributed.cpp, built
@@ -62,6 +63,9 @@ int interrupted(const char* where, long done, const std::string& checkpoint = {}
 /// set, prints the results and writes the output files; returns the exit code.
 template <class T, template <class> class Act, bool Dropout>
 int train(const Options& opt, mininn::MnistData<T>& data);
+
+/// --model lenet: LeNet-5 with BatchNorm, in float, by mini-batch epochs (train_lenet.cpp).
+int train_lenet(const Options& opt, mininn::MnistData<float>& data);
 
 // Each is compiled in its own train_<type>_<activation>[_dropout].cpp.
 #define EXAMPLE_TRAIN(T, Act)                                                                                  \

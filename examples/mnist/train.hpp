@@ -161,6 +161,42 @@ void write_outputs(const Options& opt, const std::string& history, Net& net, con
     }
 }
 
+// --epochs: fit()'s mini-batch epochs, each printed and added to history as a CSV line.
+// Returns the exit code when a signal stopped the run, else 0.
+template <class Net, class Loss, class Opt, class Input>
+int fit_epochs(const Options& opt, Net& net, const Loss& loss, Opt& optimizer, const Input& X,
+               const mininn::label_vector& y, std::ostringstream& history, clock_type::time_point t0)
+{
+    using namespace mininn;
+    history << "epoch,loss,accuracy,learning_rate,elapsed_s\n";
+    FitOptions fo = fit_options(opt);
+    fo.verbose = opt.quiet ? Verbosity::silent : Verbosity::progress; // the epoch lines are printed below
+    fo.checkpoint = opt.checkpoint;
+    fo.resume_from = opt.resume;
+    fo.on_epoch_end = [&](const EpochLog& e) {
+        history << e.epoch << ',' << e.loss << ',' << e.accuracy << ',' << e.learning_rate << ',' << seconds_since(t0)
+                << '\n';
+        if (!opt.quiet)
+            std::printf("Epoch %zu loss: %.5f  accuracy: %.4f  lr %.3g  (%.2f s)\n", e.epoch, e.loss, e.accuracy,
+                        e.learning_rate, e.seconds);
+        return true;
+    };
+    const History h = fit(net, loss, optimizer, X, y, fo);
+    if (stop_signal == 0)
+        return 0;
+    const long done = h.epochs.empty() ? 0 : static_cast<long>(h.epochs.back().epoch) + (h.stopped_early ? 0 : 1);
+    return interrupted("epochs", done, opt.checkpoint);
+}
+
+// "Peak memory: ... MB (data ... MB)", from getrusage.
+inline void print_peak_memory(double data_bytes)
+{
+    struct rusage usage {};
+    if (::getrusage(RUSAGE_SELF, &usage) == 0) // ru_maxrss is in KiB on Linux
+        std::printf("Peak memory: %.1f MB (data %.1f MB)\n", static_cast<double>(usage.ru_maxrss) * 1024 / 1e6,
+                    data_bytes / 1e6);
+}
+
 // The bytes of the training input, dense or sparse.
 template <class T>
 std::size_t input_bytes(const mininn::matrix<T>& X, const mininn::sparse_matrix<T>& S)
@@ -249,24 +285,10 @@ int train(const Options& opt, mininn::MnistData<T>& data)
     history << std::setprecision(9); // every digit of a float cost, to compare runs
     const auto t0 = clock_type::now();
     if (minibatch) {
-        history << "epoch,loss,accuracy,learning_rate,elapsed_s\n";
-        FitOptions fo = fit_options(opt);
-        fo.verbose = opt.quiet ? Verbosity::silent : Verbosity::progress; // the epoch lines are printed below
-        fo.checkpoint = opt.checkpoint;
-        fo.resume_from = opt.resume;
-        fo.on_epoch_end = [&](const EpochLog& e) {
-            history << e.epoch << ',' << e.loss << ',' << e.accuracy << ',' << e.learning_rate << ','
-                    << seconds_since(t0) << '\n';
-            if (!opt.quiet)
-                std::printf("Epoch %zu loss: %.5f  accuracy: %.4f  lr %.3g  (%.2f s)\n", e.epoch, e.loss, e.accuracy,
-                            e.learning_rate, e.seconds);
-            return true;
-        };
-        const History h = sparse ? fit(net, loss, optimizer, S, y, fo) : fit(net, loss, optimizer, X, y, fo);
-        if (stop_signal != 0) {
-            const long done = h.epochs.empty() ? 0 : static_cast<long>(h.epochs.back().epoch) + (h.stopped_early ? 0 : 1);
-            return interrupted("epochs", done, opt.checkpoint);
-        }
+        const int rc = sparse ? fit_epochs(opt, net, loss, optimizer, S, y, history, t0)
+                              : fit_epochs(opt, net, loss, optimizer, X, y, history, t0);
+        if (rc != 0)
+            return rc;
     } else {
         history << "iteration,cost,elapsed_s\n";
         Progress progress(!opt.quiet);
@@ -308,14 +330,10 @@ int train(const Options& opt, mininn::MnistData<T>& data)
     // Full batch, the sparse first layer keeps its input sorted by row (a value and a 16-bit
     // sample index per non-zero), a second copy of the data counted with it.
     const std::size_t sorted_copy = sparse && !minibatch ? S.nonzeros() * (sizeof(T) + sizeof(std::uint16_t)) : 0;
-    struct rusage usage {};
-    if (::getrusage(RUSAGE_SELF, &usage) == 0) { // ru_maxrss is in KiB on Linux
-        if (sorted_copy > 0 && !opt.quiet)
-            std::printf("The first layer's row-sorted copy of the sparse input: %.1f MB\n",
-                        static_cast<double>(sorted_copy) / 1e6);
-        std::printf("Peak memory: %.1f MB (data %.1f MB)\n", static_cast<double>(usage.ru_maxrss) * 1024 / 1e6,
-                    static_cast<double>(input_bytes(X, S) + sorted_copy + data.test_images.size() * sizeof(T)) / 1e6);
-    }
+    if (sorted_copy > 0 && !opt.quiet)
+        std::printf("The first layer's row-sorted copy of the sparse input: %.1f MB\n",
+                    static_cast<double>(sorted_copy) / 1e6);
+    print_peak_memory(static_cast<double>(input_bytes(X, S) + sorted_copy + data.test_images.size() * sizeof(T)));
     const label_vector pred = test_report(opt, net, data);
     if (stop_signal != 0)
         return interrupted(minibatch ? "epochs" : "iterations", minibatch ? opt.epochs : opt.iterations);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ops.hpp"
+#include "fold.hpp"
 #include "image_ops.hpp"
 #include "model.hpp"
 #include "load.hpp"

@@ -1,14 +1,17 @@
-// mininn: the image layers of a frozen Model (Conv2D, MaxPool2D, AvgPool2D), rebuilt from
-// their specs, and the shapes of the tensors a Conv2D's spec calls for.
+// mininn: the layers a frozen Model runs through their own kernels (Conv2D, the pools,
+// BatchNorm, LayerNorm), rebuilt from their specs, and the shapes of the tensors their specs
+// call for.
 #pragma once
 
 #include "../core/config.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "../core/errors.hpp"
 #include "../core/shape.hpp"
 #include "../layers/conv2d.hpp"
+#include "../layers/normalization.hpp"
 #include "../layers/pooling.hpp"
 #include "../layers/spec.hpp"
 #include "ops.hpp"
@@ -69,7 +73,7 @@ Conv2D<T> frozen_conv(const LayerSpec& l, const std::vector<std::vector<T>>& ten
         (s.bias && tensors[1].size() != s.filters))
         throw shape_error(cat(at, ": expected tensors W [", s.filters, ", ", s.patch, "]",
                               s.bias ? cat(" and b [", s.filters, "]") : std::string()));
-    check_finite(tensors, at);
+    check_finite(tensors, at, l);
     matrix<T> W = xt::adapt(tensors[0], std::array<std::size_t, 2>{s.filters, s.patch});
     vector<T> b = s.bias ? vector<T>(xt::adapt(tensors[1], std::array<std::size_t, 1>{s.filters})) : vector<T>();
     Conv2DOptions opt{count_attribute(l, "stride", at), count_attribute(l, "padding", at, 0), s.bias};
@@ -94,6 +98,93 @@ Pool frozen_pool(const LayerSpec& l, const std::string& at)
     } catch (const std::invalid_argument& e) {
         throw std::invalid_argument(cat(at, ": ", e.what()));
     }
+}
+
+// A BatchNorm or LayerNorm spec's sample shape and eps, and the length of each of its
+// tensors: BatchNorm's gamma, beta, running_mean and running_var [channels], LayerNorm's gamma
+// and beta [C·H·W]. Throws std::invalid_argument naming at for a missing or bad attribute.
+struct norm_sizes {
+    Shape in;
+    double eps;
+    std::size_t tensors, length;
+};
+inline norm_sizes norm_sizes_of(const LayerSpec& l, const std::string& at)
+{
+    const Shape in = image_attributes(l, at);
+    if (!(in.size() < (std::size_t(1) << 40)))
+        throw std::invalid_argument(cat(at, ": a sample of ", in.str(), " is larger than memory holds"));
+    double eps = 0;
+    for (const auto& [k, v] : l.attributes)
+        if (k == "eps")
+            eps = v;
+    if (!(eps > 0 && std::isfinite(eps)))
+        throw std::invalid_argument(cat(at, ": eps must be positive and finite, got ", eps));
+    const bool batch = l.op == "BatchNorm";
+    return {in, eps, batch ? 4u : 2u, batch ? in.channels : in.size()};
+}
+
+// The layer of a BatchNorm or LayerNorm spec with its tensors, as they run in evaluation mode.
+// Throws shape_error for tensors of other sizes, std::invalid_argument as norm_sizes_of or for
+// a value that is not finite (a running variance below zero too).
+template <class Layer>
+Layer frozen_norm(const LayerSpec& l, const std::vector<std::vector<typename Layer::value_type>>& tensors,
+                  const std::string& at)
+{
+    using T = typename Layer::value_type;
+    const norm_sizes s = norm_sizes_of(l, at);
+    bool fits = tensors.size() == s.tensors;
+    for (const auto& t : tensors)
+        fits = fits && t.size() == s.length;
+    if (!fits)
+        throw shape_error(cat(at, ": expected ", s.tensors, " tensors of ", s.length, " values (",
+                              s.tensors == 4 ? "gamma, beta, running_mean, running_var" : "gamma, beta", ")"));
+    check_finite(tensors, at, l);
+    auto set = [](auto view, const std::vector<T>& v) { std::copy(v.begin(), v.end(), view.begin()); };
+    if constexpr (std::is_same_v<Layer, BatchNorm<T>>) {
+        for (const T v : tensors[3])
+            if (v < 0)
+                throw std::invalid_argument(cat(at, ": a running variance is negative (", v, ")"));
+        Layer b(s.in, BatchNormOptions{s.eps, 0.1});
+        b.set_training(false);
+        set(b.gamma(), tensors[0]);
+        set(b.beta(), tensors[1]);
+        set(b.running_mean(), tensors[2]);
+        set(b.running_var(), tensors[3]);
+        return b;
+    } else {
+        Layer n(s.in, s.eps);
+        set(n.gamma(), tensors[0]);
+        set(n.beta(), tensors[1]);
+        return n;
+    }
+}
+
+// The tensors of a Model's layer op in its spec's order.
+template <class T>
+std::vector<std::vector<T>> tensors_of(const Conv2D<T>& f)
+{
+    std::vector<std::vector<T>> t{{f.weights().begin(), f.weights().end()}};
+    if (f.has_bias())
+        t.emplace_back(f.bias().begin(), f.bias().end());
+    return t;
+}
+template <class T>
+std::vector<std::vector<T>> tensors_of(const BatchNorm<T>& b)
+{
+    return {{b.gamma().begin(), b.gamma().end()},
+            {b.beta().begin(), b.beta().end()},
+            {b.running_mean().begin(), b.running_mean().end()},
+            {b.running_var().begin(), b.running_var().end()}};
+}
+template <class T>
+std::vector<std::vector<T>> tensors_of(const LayerNorm<T>& n)
+{
+    return {{n.gamma().begin(), n.gamma().end()}, {n.beta().begin(), n.beta().end()}};
+}
+template <class Pool>
+std::vector<std::vector<typename Pool::value_type>> tensors_of(const Pool&)
+{
+    return {};
 }
 
 } // namespace detail

@@ -74,7 +74,7 @@ Model<T> load_model_npz(const std::string& bytes, const std::string& where)
         const LayerSpec& l = a.layers[i];
         if (l.tensors.empty())
             continue;
-        // Only Dense and Conv2D hold tensors a Model uses; they must fit in the file, all layers'
+        // Only Dense, Conv2D, BatchNorm and LayerNorm hold tensors a Model uses; they must fit in the file, all layers'
         // together (save() stores them uncompressed), before any memory is set aside for them.
         std::vector<std::pair<std::string, std::size_t>> shapes; // each tensor's npy shape and size
         try {
@@ -87,6 +87,9 @@ Model<T> load_model_npz(const std::string& bytes, const std::string& where)
                 shapes = {{cat(c.filters, ",", c.patch), c.filters * c.patch}};
                 if (c.bias)
                     shapes.push_back({cat(c.filters, ","), c.filters});
+            } else if (l.op == "BatchNorm" || l.op == "LayerNorm") {
+                const detail::norm_sizes z = detail::norm_sizes_of(l, at);
+                shapes.assign(z.tensors, {cat(z.length, ","), z.length});
             }
         } catch (const std::invalid_argument& e) {
             throw io_error(cat(path, ": ", e.what()));

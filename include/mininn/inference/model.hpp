@@ -24,6 +24,7 @@
 #include "../detail/kernels.hpp"
 #include "../layers/spec.hpp"
 #include "../train/output_fusion.hpp"
+#include "fold.hpp"
 #include "image_ops.hpp"
 #include "ops.hpp"
 
@@ -34,7 +35,8 @@ inline namespace MININN_ISA {
 
 /// A network frozen for inference (freeze(net), load_model<T>(path)): a sequence of
 /// operations chosen at run time, so one type holds any architecture. Dense layers keep their
-/// activation fused in, Dropout is gone, Softmax stays. Every member is const and reads only
+/// activation fused in, a BatchNorm after a Dense or Conv2D is folded into its weights,
+/// Dropout is gone, Softmax stays. Every member is const and reads only
 /// the weights: threads may share one Model, each with its own Workspace (or the one each
 /// thread keeps when none is passed).
 ///
@@ -70,7 +72,10 @@ public:
     /// not meet it where BLAS would), and for no Dense and no input_features; shape_error for
     /// tensors or sizes that do not fit the spec, the layer before or input_features.
     Model(const std::vector<LayerSpec>& layers, const std::vector<std::vector<std::vector<T>>>& tensors,
-          std::size_t input_features = 0);
+          std::size_t input_features = 0)
+        : Model(fold(layers, tensors), input_features)
+    {
+    }
 
     /// Features of one input sample, and of one output.
     std::size_t input_features() const noexcept { return in_; }
@@ -79,7 +84,8 @@ public:
     bool predicts_classes() const noexcept { return out_ > 1 || kind_ == kind::probabilities; }
     /// Whether the outputs are probabilities: the model ends in Softmax or Sigmoid.
     bool outputs_probabilities() const noexcept { return kind_ != kind::values; }
-    /// The specs it was built from (Dropout included), as saved files describe them.
+    /// The specs it was built from (Dropout included), as saved files describe them, with each
+    /// BatchNorm it folded gone and the layer before it changed (a Conv2D gains a bias).
     const std::vector<LayerSpec>& specs() const noexcept { return specs_; }
     /// Each spec's tensors in spec order, as the constructor took them (Dense: W [out, in]
     /// row-major, then b [out]): what an exporter writes.
@@ -139,15 +145,19 @@ private:
         detail::activation_kind act;
         double alpha;
     };
-    // The image layers run their own infer_columns kernels; they fix their input's shape.
-    using image_op = std::variant<Conv2D<T>, MaxPool2D<T>, AvgPool2D<T>>;
-    using op = std::variant<detail::frozen_affine<T>, activation_op, softmax_op, log_softmax_op, image_op>;
+    // Layers that run their own infer_columns kernels; they fix their input's shape.
+    using layer_op = std::variant<Conv2D<T>, MaxPool2D<T>, AvgPool2D<T>, BatchNorm<T>, LayerNorm<T>>;
+    using op = std::variant<detail::frozen_affine<T>, activation_op, softmax_op, log_softmax_op, layer_op>;
 
-    static bool holds_conv(const op& o)
+    static detail::folded_layers<T> fold(const std::vector<LayerSpec>& layers,
+                                         const std::vector<std::vector<std::vector<T>>>& tensors)
     {
-        const auto* im = std::get_if<image_op>(&o);
-        return im != nullptr && std::holds_alternative<Conv2D<T>>(*im);
+        if (layers.size() != tensors.size())
+            throw std::invalid_argument(
+                detail::cat("Model: ", layers.size(), " layers but tensors for ", tensors.size()));
+        return detail::fold_batch_norms(layers, tensors);
     }
+    Model(detail::folded_layers<T>&& layers, std::size_t input_features);
 
     static Workspace& thread_workspace()
     {
@@ -166,14 +176,13 @@ private:
 };
 
 template <class T>
-Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vector<std::vector<T>>>& tensors,
-                std::size_t input_features)
-    : specs_(layers), in_(input_features)
+Model<T>::Model(detail::folded_layers<T>&& folded, std::size_t input_features)
+    : specs_(std::move(folded.specs)), in_(input_features)
 {
     using detail::activation_kind;
     using detail::cat;
-    if (layers.size() != tensors.size())
-        throw std::invalid_argument(cat("Model: ", layers.size(), " layers but tensors for ", tensors.size()));
+    const std::vector<LayerSpec>& layers = specs_;
+    const std::vector<std::vector<std::vector<T>>>& tensors = folded.tensors;
     auto activation = [](const LayerSpec& l, std::size_t i, activation_kind& a, double& alpha) {
         static const std::pair<const char*, activation_kind> names[] = {{"Identity", activation_kind::identity},
                                                                         {"Sigmoid", activation_kind::sigmoid},
@@ -214,7 +223,7 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
                 in_ = ni;
             if (ni > std::numeric_limits<std::uint32_t>::max())
                 throw std::invalid_argument(cat(at, ": ", ni, " inputs, more than the kernels index (2^32)"));
-            detail::check_finite(tensors[i], at);
+            detail::check_finite(tensors[i], at, l);
             matrix<T> W = xt::adapt(tensors[i][0], std::array<std::size_t, 2>{no, ni});
             const vector<T> b = xt::adapt(tensors[i][1], std::array<std::size_t, 1>{no});
             std::size_t fused = 0; // the activation after it runs inside it
@@ -226,10 +235,13 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
             i += fused;
             continue;
         }
-        if (l.op == "Conv2D" || l.op == "MaxPool2D" || l.op == "AvgPool2D") { // images: they fix their input
-            const image_op im = l.op == "Conv2D"      ? image_op(detail::frozen_conv<T>(l, tensors[i], at))
-                                : l.op == "MaxPool2D" ? image_op(detail::frozen_pool<MaxPool2D<T>>(l, at))
-                                                      : image_op(detail::frozen_pool<AvgPool2D<T>>(l, at));
+        if (l.op == "Conv2D" || l.op == "MaxPool2D" || l.op == "AvgPool2D" || l.op == "BatchNorm" ||
+            l.op == "LayerNorm") { // they fix their input
+            const layer_op im = l.op == "Conv2D"      ? layer_op(detail::frozen_conv<T>(l, tensors[i], at))
+                                : l.op == "MaxPool2D" ? layer_op(detail::frozen_pool<MaxPool2D<T>>(l, at))
+                                : l.op == "AvgPool2D" ? layer_op(detail::frozen_pool<AvgPool2D<T>>(l, at))
+                                : l.op == "BatchNorm" ? layer_op(detail::frozen_norm<BatchNorm<T>>(l, tensors[i], at))
+                                                      : layer_op(detail::frozen_norm<LayerNorm<T>>(l, tensors[i], at));
             const std::size_t ni = std::visit([](const auto& o) { return o.input_rows(); }, im);
             if (rows != 0 && rows != ni)
                 throw shape_error(cat(at, ": takes ", ni, " values a sample but ",
@@ -254,13 +266,13 @@ Model<T>::Model(const std::vector<LayerSpec>& layers, const std::vector<std::vec
             last = kind::values;
         } else if (l.op != "Dropout" && l.op != "Flatten") { // the identity in inference
             throw std::invalid_argument(cat(at, ": has no frozen form; a Model holds Dense, Conv2D, MaxPool2D, "
-                                                "AvgPool2D, Flatten, Sigmoid, Tanh, ReLU, LeakyReLU, Identity, "
-                                                "Softmax, LogSoftmax and Dropout"));
+                                                "AvgPool2D, BatchNorm, LayerNorm, Flatten, Sigmoid, Tanh, ReLU, "
+                                                "LeakyReLU, Identity, Softmax, LogSoftmax and Dropout"));
         }
     }
     if (in_ == 0)
-        throw std::invalid_argument("Model: no Dense or image layer and no input_features, so nothing fixes the "
-                                    "input size");
+        throw std::invalid_argument("Model: no Dense, image or normalization layer and no input_features, so "
+                                    "nothing fixes the input size");
     if (ops_.empty()) // only Identity and Dropout: the identity itself
         ops_.emplace_back(activation_op{activation_kind::identity, 0});
     out_ = rows;
@@ -271,17 +283,15 @@ template <class T>
 std::vector<std::vector<std::vector<T>>> Model<T>::tensors() const
 {
     std::vector<std::vector<std::vector<T>>> t(specs_.size());
-    std::size_t k = 0, c = 0; // the k-th affine operation is the k-th Dense spec; convolutions alike
+    std::size_t k = 0, c = 0; // the k-th affine operation is the k-th Dense spec; layer ops alike
     for (std::size_t i = 0; i < specs_.size(); ++i) {
-        if (specs_[i].op == "Conv2D") {
-            while (!holds_conv(ops_[c]))
+        const std::string& o = specs_[i].op;
+        if (o == "Conv2D" || o == "MaxPool2D" || o == "AvgPool2D" || o == "BatchNorm" || o == "LayerNorm") {
+            while (!std::holds_alternative<layer_op>(ops_[c]))
                 ++c;
-            const auto& f = std::get<Conv2D<T>>(std::get<image_op>(ops_[c++]));
-            t[i].emplace_back(f.weights().begin(), f.weights().end());
-            if (f.has_bias())
-                t[i].emplace_back(f.bias().begin(), f.bias().end());
+            t[i] = std::visit([](const auto& l) { return detail::tensors_of(l); }, std::get<layer_op>(ops_[c++]));
         }
-        if (specs_[i].op != "Dense")
+        if (o != "Dense")
             continue;
         while (std::get_if<detail::frozen_affine<T>>(&ops_[k]) == nullptr)
             ++k;
@@ -310,7 +320,7 @@ std::string Model<T>::summary() const
         else if (std::holds_alternative<softmax_op>(ops_[k]) || std::holds_alternative<log_softmax_op>(ops_[k]))
             s += std::holds_alternative<softmax_op>(ops_[k]) ? "Softmax" : "LogSoftmax";
         else
-            s += std::visit([](const auto& o) { return o.name(); }, std::get<image_op>(ops_[k]));
+            s += std::visit([](const auto& o) { return o.name(); }, std::get<layer_op>(ops_[k]));
         s += "\n";
     }
     return s;
@@ -359,7 +369,7 @@ void Model<T>::run(const sparse_batch<T>* S, const T* X, std::size_t n, T* Y, Wo
     std::size_t rows = in_;
     for (std::size_t k = 0; k < ops_.size(); ++k) {
         const auto* f = std::get_if<detail::frozen_affine<T>>(&ops_[k]);
-        const auto* im = std::get_if<image_op>(&ops_[k]);
+        const auto* im = std::get_if<layer_op>(&ops_[k]);
         const std::size_t out_rows = f != nullptr    ? f->out
                                      : im != nullptr ? std::visit([](const auto& o) { return o.output_rows(0); }, *im)
                                                      : rows;

@@ -81,17 +81,17 @@ inline std::pair<std::size_t, std::size_t> dense_sizes(const LayerSpec& l, const
     return {static_cast<std::size_t>(in), static_cast<std::size_t>(out)};
 }
 
-// Throws std::invalid_argument naming `at` when a layer's W (tensors[0]) or b (tensors[1])
-// holds a NaN or an infinity: the one-sample kernel skips zero inputs, so it would not meet one
-// where BLAS would.
+// Throws std::invalid_argument naming `at` and the tensor (as the spec l names it) when one of
+// a layer's tensors holds a NaN or an infinity: the one-sample kernel skips zero inputs, so it
+// would not meet one where BLAS would.
 template <class T>
-void check_finite(const std::vector<std::vector<T>>& tensors, const std::string& at)
+void check_finite(const std::vector<std::vector<T>>& tensors, const std::string& at, const LayerSpec& l)
 {
     for (std::size_t k = 0; k < tensors.size(); ++k)
         for (std::size_t e = 0; e < tensors[k].size(); ++e)
             if (!std::isfinite(tensors[k][e]))
-                throw std::invalid_argument(
-                    cat(at, ": ", k == 0 ? "W" : "b", " holds ", tensors[k][e], " at element ", e));
+                throw std::invalid_argument(cat(at, ": ", k < l.tensors.size() ? l.tensors[k].name : cat("tensor ", k),
+                                                " holds ", tensors[k][e], " at element ", e));
 }
 
 // The non-zeros of x[0, in): their indices into rows and values into values, which must have

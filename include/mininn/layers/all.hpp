@@ -1,5 +1,5 @@
-// mininn/layers: the layer concept and the layers: Dense, Conv2D, the pools and Flatten, the
-// activations, Softmax, Dropout, and the weight initializers.
+// mininn/layers: the layer concept and the layers: Dense, Conv2D, the pools and Flatten,
+// BatchNorm and LayerNorm, the activations, Softmax, Dropout, and the weight initializers.
 #pragma once
 
 #include "spec.hpp"
@@ -8,6 +8,7 @@
 #include "dense.hpp"
 #include "conv2d.hpp"
 #include "pooling.hpp"
+#include "normalization.hpp"
 #include "activations.hpp"
 #include "softmax.hpp"
 #include "dropout.hpp"

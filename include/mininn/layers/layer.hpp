@@ -61,7 +61,7 @@
 //       through forward() instead: the same result, but each call copies the layer.
 //   void set_training(bool on);
 //       training (true, the default) or evaluation mode, set by Network::train() / eval();
-//       layers such as Dropout act only in training mode.
+//       layers such as Dropout and BatchNorm act differently in training mode.
 //   void set_frozen(bool on);
 //       for layers that draw random masks: forward reuses the last mask while frozen, so that
 //       the gradient checkers see one function.
