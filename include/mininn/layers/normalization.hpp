@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <xtensor/xview.hpp>
+
 #include "../core/errors.hpp"
 #include "../core/shape.hpp"
 #include "../core/tensor.hpp"
