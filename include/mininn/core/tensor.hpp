@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -54,6 +55,18 @@ void check_input(const E& x, std::size_t rows, std::size_t index, const Layer& l
     const std::string expected = rows == 0 ? "[k, n]" : cat("[", rows, ", n]");
     throw shape_error(cat(layer_label(index, layer.name()), ": expected input ", expected,
                           " with n >= 1 (samples are columns), got ", shape_str(shape)));
+}
+
+/// Throws std::logic_error when `out` is still empty (backward() before any forward()), and
+/// shape_error unless dY has the shape of `out`, the output of the last forward, naming the layer.
+template <class T, class Layer>
+void check_gradient(const matrix<T>& dY, const matrix<T>& out, std::size_t index, const Layer& layer)
+{
+    if (out.size() == 0)
+        throw std::logic_error(cat(layer_label(index, layer.name()), ": backward() called before forward()"));
+    if (dY.shape() != out.shape())
+        throw shape_error(cat(layer_label(index, layer.name()), ": expected gradient ", shape_str(out.shape()),
+                              " (samples are columns), got ", shape_str(dY.shape())));
 }
 
 /// Resizes m to [rows, cols] only when its shape differs, so steady-state steps reuse memory.

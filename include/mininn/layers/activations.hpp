@@ -92,7 +92,7 @@ public:
     /// Throws shape_error when dA does not match the last forward output.
     matrix<T>& backward(const matrix<T>& dA, bool = true, std::size_t index = standalone)
     {
-        check_grad(dA, index);
+        check_gradient(dA, A_, index, *this);
         const std::size_t k = A_.shape()[0], n = A_.shape()[1];
         ensure_shape(dZ_, k, n);
         for (std::size_t i = 0; i < k; ++i)
@@ -104,7 +104,7 @@ public:
     /// gradient of the Dense layer before this one, in the same pass.
     matrix<T>& backward_bias_sum(matrix<T>& dA, vector<T>& db, std::size_t index = standalone)
     {
-        check_grad(dA, index);
+        check_gradient(dA, A_, index, *this);
         const std::size_t k = A_.shape()[0], n = A_.shape()[1];
         for (std::size_t i = 0; i < k; ++i)
             db(i) = map_sum(dA.data() + i * n, A_.data() + i * n, dA.data() + i * n, n, derivative());
@@ -135,15 +135,6 @@ private:
     {
         const auto& pol = policy_;
         return [&pol](auto g, auto a) { return g * pol.df(a); };
-    }
-
-    void check_grad(const matrix<T>& dA, std::size_t index) const
-    {
-        if (A_.size() == 0)
-            throw std::logic_error(cat(layer_label(index, name()), ": backward() called before forward()"));
-        if (dA.shape() != A_.shape())
-            throw shape_error(cat(layer_label(index, name()), ": expected gradient ", shape_str(A_.shape()),
-                                  " (samples are columns), got ", shape_str(dA.shape())));
     }
 
     Policy policy_{};

@@ -102,12 +102,7 @@ public:
     /// Throws shape_error when dY does not match the last forward, std::logic_error before one.
     matrix<T>& backward(const matrix<T>& dY, bool = true, std::size_t index = standalone)
     {
-        if (Y_.size() == 0)
-            throw std::logic_error(detail::cat(detail::layer_label(index, name()), ": backward() called before forward()"));
-        if (dY.shape() != Y_.shape())
-            throw shape_error(detail::cat(detail::layer_label(index, name()), ": expected gradient ",
-                                          detail::shape_str(Y_.shape()), " (samples are columns), got ",
-                                          detail::shape_str(dY.shape())));
+        detail::check_gradient(dY, Y_, index, *this);
         detail::ensure_shape(dX_, dY.shape()[0], dY.shape()[1]);
         if (!active_) {
             xt::noalias(dX_) = dY;

@@ -174,13 +174,7 @@ public:
     /// and dbeta. Throws shape_error on a wrong shape, std::logic_error before any forward().
     matrix<T>& backward(const matrix<T>& dY, bool need_input_grad = true, std::size_t index = standalone)
     {
-        if (Y_.size() == 0)
-            throw std::logic_error(
-                detail::cat(detail::layer_label(index, name()), ": backward() called before forward()"));
-        if (dY.shape() != Y_.shape())
-            throw shape_error(detail::cat(detail::layer_label(index, name()), ": expected gradient ",
-                                          detail::shape_str(Y_.shape()), " (samples are columns), got ",
-                                          detail::shape_str(dY.shape())));
+        detail::check_gradient(dY, Y_, index, *this);
         const std::size_t m = spatial() * dY.shape()[1];
         if (need_input_grad)
             detail::ensure_shape(dX_, input_rows(), dY.shape()[1]);
@@ -340,13 +334,7 @@ public:
     /// dbeta. Throws shape_error on a wrong shape, std::logic_error before any forward().
     matrix<T>& backward(const matrix<T>& dY, bool need_input_grad = true, std::size_t index = standalone)
     {
-        if (Y_.size() == 0)
-            throw std::logic_error(
-                detail::cat(detail::layer_label(index, name()), ": backward() called before forward()"));
-        if (dY.shape() != Y_.shape())
-            throw shape_error(detail::cat(detail::layer_label(index, name()), ": expected gradient ",
-                                          detail::shape_str(Y_.shape()), " (samples are columns), got ",
-                                          detail::shape_str(dY.shape())));
+        detail::check_gradient(dY, Y_, index, *this);
         const std::size_t D = input_rows(), n = dY.shape()[1];
         for (std::size_t i = 0; i < D; ++i) {
             const T *dy = dY.data() + i * n, *h = xhat_.data() + i * n;

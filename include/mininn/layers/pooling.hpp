@@ -354,13 +354,7 @@ public:
     /// the last forward, std::logic_error before any forward().
     matrix<T>& backward(const matrix<T>& dY, bool = true, std::size_t index = standalone)
     {
-        if (Y_.size() == 0)
-            throw std::logic_error(
-                detail::cat(detail::layer_label(index, name()), ": backward() called before forward()"));
-        if (dY.shape() != Y_.shape())
-            throw shape_error(detail::cat(detail::layer_label(index, name()), ": expected gradient ",
-                                          detail::shape_str(Y_.shape()), " (samples are columns), got ",
-                                          detail::shape_str(dY.shape())));
+        detail::check_gradient(dY, Y_, index, *this);
         detail::ensure_shape(dX_, dY.shape()[0], dY.shape()[1]);
         xt::noalias(dX_) = dY;
         return dX_;

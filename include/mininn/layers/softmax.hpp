@@ -111,13 +111,7 @@ public:
     /// (J = diag(s) - s s^T per column). Throws shape_error when dS does not match S.
     matrix<T>& backward(const matrix<T>& dS, bool = true, std::size_t index = standalone)
     {
-        if (S_.size() == 0)
-            throw std::logic_error(detail::cat(detail::layer_label(index, name()),
-                                               ": backward() called before forward()"));
-        if (dS.shape() != S_.shape())
-            throw shape_error(detail::cat(detail::layer_label(index, name()), ": expected gradient ",
-                                          detail::shape_str(S_.shape()), " (samples are columns), got ",
-                                          detail::shape_str(dS.shape())));
+        detail::check_gradient(dS, S_, index, *this);
         const std::size_t K = S_.shape()[0], n = S_.shape()[1];
         detail::ensure_shape(dZ_, K, n);
         T* dot = work_.data(); // dot[j] = sum_i S[i, j] dS[i, j]
