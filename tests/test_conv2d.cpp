@@ -110,13 +110,109 @@ TEST_CASE("Conv2D passes check_layer: numeric gradients of the input and every p
     }
 }
 
-TEST_CASE("Conv2D on a batch wider than its patch buffer gives the values of the same batch in slices")
+namespace {
+// Y, dX, dW and db of a convolution by the definition, in long double: six nested loops.
+struct Reference {
+    std::vector<long double> Y, dX, dW, db;
+};
+template <class T>
+Reference plain_convolution(const Conv2D<T>& conv, const matrix<T>& X, const matrix<T>& dY)
+{
+    const Shape in = conv.input_shape(), out = conv.output_shape(in);
+    const std::size_t n = X.shape()[1], k = conv.kernel(), s = conv.stride(), p = conv.padding();
+    const std::size_t K = in.channels * k * k;
+    Reference r{std::vector<long double>(out.size() * n), std::vector<long double>(in.size() * n),
+                std::vector<long double>(out.channels * K), std::vector<long double>(out.channels)};
+    for (std::size_t o = 0; o < out.channels; ++o)
+        for (std::size_t y = 0; y < out.height; ++y)
+            for (std::size_t x = 0; x < out.width; ++x)
+                for (std::size_t j = 0; j < n; ++j) {
+                    const std::size_t row = (o * out.height + y) * out.width + x;
+                    long double acc = conv.has_bias() ? conv.bias()(o) : 0;
+                    const long double g = dY(row, j);
+                    r.db[o] += g;
+                    for (std::size_t c = 0; c < in.channels; ++c)
+                        for (std::size_t u = 0; u < k; ++u)
+                            for (std::size_t v = 0; v < k; ++v) {
+                                const long iy = long(y * s + u) - long(p), ix = long(x * s + v) - long(p);
+                                if (iy < 0 || ix < 0 || iy >= long(in.height) || ix >= long(in.width))
+                                    continue;
+                                const std::size_t i = (c * in.height + std::size_t(iy)) * in.width + std::size_t(ix);
+                                const std::size_t t = (c * k + u) * k + v;
+                                acc += (long double)conv.weights()(o, t) * X(i, j);
+                                r.dW[o * K + t] += g * X(i, j);
+                                r.dX[i * n + j] += g * conv.weights()(o, t);
+                            }
+                    r.Y[row * n + j] = acc;
+                }
+    return r;
+}
+
+template <class Container>
+double relative_to(const Container& got, const std::vector<long double>& want)
+{
+    long double err = 0, scale = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        err = std::max(err, std::abs((long double)got.data()[i] - want[i]));
+        scale = std::max(scale, std::abs(want[i]));
+    }
+    return double(err / scale);
+}
+
+template <class T>
+void check_against_plain_loops(double tol)
+{
+    Rng rng(21);
+    struct Setting {
+        Shape in;
+        std::size_t filters, k;
+        Conv2DOptions opt;
+        std::size_t n;
+    };
+    // 11 and 16 filters span two register tiles; 17 and 150 samples end in a partial vector, 150
+    // and 64 fill more than one chunk or exactly one; 2·3·3 and 3·5·5 taps are not whole tiles.
+    for (const Setting& st :
+         {Setting{Shape(2, 6, 7), 11, 3, {1, 1}, 150}, Setting{Shape(3, 9, 8), 16, 5, {2, 2}, 17},
+          Setting{Shape(1, 5, 5), 9, 4, Conv2DOptions{3, 2}.without_bias(), 1},
+          Setting{Shape(4, 4, 4), 3, 2, {1, 0}, 64}, Setting{Shape(6, 14, 14), 16, 5, {1, 0}, 130}}) {
+        Conv2D<T> conv(st.in, st.filters, st.k, init::he, rng, st.opt);
+        if (conv.has_bias())
+            for (auto& b : conv.bias())
+                b = T(rng.normal());
+        CAPTURE(conv.name());
+        CAPTURE(st.n);
+        const auto X = test::random_matrix<T>(st.in.size(), st.n, rng);
+        const auto dY = test::random_matrix<T>(conv.output_rows(0), st.n, rng);
+        const Reference want = plain_convolution(conv, X, dY);
+        const matrix<T> Y = conv.forward(X);
+        const matrix<T> dX = conv.backward(dY);
+        CHECK(relative_to(Y, want.Y) < tol);
+        CHECK(relative_to(dX, want.dX) < tol);
+        CHECK(relative_to(conv.weight_grad(), want.dW) < tol);
+        if (conv.has_bias())
+            CHECK(relative_to(conv.bias_grad(), want.db) < tol);
+        matrix<T> out;
+        scratch<T> work;
+        conv.infer(X, out, work);
+        CHECK(out == Y);
+    }
+}
+} // namespace
+
+TEST_CASE("Conv2D equals the definition's six loops beyond its register tiles: many filters, partial vectors, "
+          "several chunks")
+{
+    check_against_plain_loops<double>(1e-13);
+    check_against_plain_loops<float>(1e-5);
+}
+
+TEST_CASE("Conv2D on a batch in slices, and on one thread or two, gives the same values")
 {
     Rng rng(9);
-    // 27 · 1024 patch values a sample: blocks of 151 samples, so 400 samples run in three blocks
-    Conv2D<double> conv(Shape(3, 32, 32), 4, 3, init::he, rng, {1, 1});
-    const auto X = test::random_matrix<double>(3 * 32 * 32, 400, rng);
-    const auto dY = test::random_matrix<double>(4 * 32 * 32, 400, rng);
+    // 400 samples are 7 chunks, the last of 16; slices of 100 end chunks elsewhere
+    Conv2D<double> conv(Shape(3, 12, 12), 4, 3, init::he, rng, {1, 1});
+    const auto X = test::random_matrix<double>(3 * 12 * 12, 400, rng);
+    const auto dY = test::random_matrix<double>(4 * 12 * 12, 400, rng);
     const matrix<double> Y = conv.forward(X);
     const matrix<double> dX = conv.backward(dY);
     const matrix<double> dW = conv.weight_grad();
@@ -138,6 +234,39 @@ TEST_CASE("Conv2D on a batch wider than its patch buffer gives the values of the
     scratch<double> work;
     conv.infer(X, out, work);
     CHECK(out == Y);
+
+    // the chunks shared with a helper thread: the same bits
+    detail::helper_thread helper;
+    Conv2D<double> twin = conv;
+    CHECK(twin.forward(X, standalone, &helper) == Y);
+    CHECK(twin.backward(dY, true, standalone, &helper) == dX);
+    CHECK(twin.weight_grad() == dW);
+    CHECK(helper.jobs() == (test::usable_cores() >= 2 ? 2 : 0));
+}
+
+TEST_CASE("Conv2D on a few samples runs its vectors along the output rows, with the same bits as a full chunk")
+{
+    Rng rng(12);
+    for (const std::size_t padding : {0, 2}) {
+        // 20 to 26 output pixels a row: more than one vector of float or double
+        Conv2D<float> conv(Shape(2, 9, 24), 11, 5, init::he, rng, {1, padding});
+        Conv2D<double> conv_d(Shape(2, 9, 24), 3, 3, init::he, rng, {1, padding});
+        const auto X = test::random_matrix<float>(2 * 9 * 24, 64, rng);
+        const auto Xd = test::random_matrix<double>(2 * 9 * 24, 64, rng);
+        const matrix<float> Y = conv.forward(X);
+        const matrix<double> Yd = conv_d.forward(Xd);
+        for (const std::size_t n : {1, 3}) {
+            CAPTURE(n);
+            const matrix<float> few = conv.forward(xt::eval(xt::view(X, xt::all(), xt::range(0, n))));
+            CHECK(few == xt::eval(xt::view(Y, xt::all(), xt::range(0, n))));
+            const matrix<double> few_d = conv_d.forward(xt::eval(xt::view(Xd, xt::all(), xt::range(0, n))));
+            CHECK(few_d == xt::eval(xt::view(Yd, xt::all(), xt::range(0, n))));
+            matrix<float> out;
+            scratch<float> work;
+            conv.infer(xt::eval(xt::view(X, xt::all(), xt::range(0, n))), out, work);
+            CHECK(out == few);
+        }
+    }
 }
 
 TEST_CASE("Conv2D refuses a wrong input, gradient or construction, naming what was wrong")
@@ -208,6 +337,19 @@ TEST_CASE("Conv2D in a Network: the image shapes chain, a CNN learns to tell bar
     CHECK(h.epochs.back().accuracy == 1.0);
     CHECK(h.epochs.back().loss < 0.1 * h.epochs.front().loss);
     CHECK(net.summary().find("Conv2D 1×8×8→4×8×8 (3×3, stride 1, padding 1)") != std::string::npos);
+
+    // batches of 100 are two chunks, which two threads share: the same training, bit for bit
+    Rng r1(3), r2(3);
+    auto two = cnn(r1, 1), one = cnn(r2, 1);
+    one.set_threads(1);
+    Adam<float> opt1(0.01f), opt2(0.01f);
+    o.epochs = 2;
+    o.batch_size = 100;
+    fit(two, CrossEntropy{}, opt1, X, y, o);
+    fit(one, CrossEntropy{}, opt2, X, y, o);
+    CHECK(one.predict_proba(X) == two.predict_proba(X));
+    CHECK(one.helper_sweeps() == 0);
+    CHECK(two.helper_sweeps() >= (test::usable_cores() >= 2 ? 2 * 2 * 2 : 0)); // forward, backward; 2 batches, 2 epochs
 
     const std::string path = "test_conv2d_net.npz";
     save(net, path);

@@ -1,4 +1,4 @@
-// mininn: 2-D convolution (PyTorch's Conv2d: cross-correlation), on one GEMM by im2col.
+// mininn: 2-D convolution (PyTorch's Conv2d: cross-correlation), by direct kernels over samples.
 #pragma once
 
 #include "../core/config.hpp"
@@ -16,7 +16,9 @@
 #include "../core/random.hpp"
 #include "../core/shape.hpp"
 #include "../core/tensor.hpp"
-#include "../detail/im2col.hpp"
+#include "../detail/direct_conv.hpp"
+#include "../detail/helper_thread.hpp"
+#include "../detail/window.hpp"
 #include "../detail/kernels.hpp"
 #include "spec.hpp"
 
@@ -42,13 +44,15 @@ struct Conv2DOptions {
 /// forward:  X [C·H·W, n] -> Y [Cout·Ho·Wo, n], each column laid out channel, row, column, with
 ///           Ho = (H + 2p - k) / s + 1 (and Wo alike);
 /// backward: dY -> dW [Cout, C·k·k], db [Cout] (sums over positions and samples), dX [C·H·W, n].
-/// W [Cout, C·k·k] is PyTorch's weight [Cout, C, k, k] in its own order. The patches of at most
-/// a few MB of samples are copied out at once (detail/im2col.hpp), so a batch of any size runs in
-/// bounded memory; a training batch whose patches fit is copied out once, for both passes.
+/// W [Cout, C·k·k] is PyTorch's weight [Cout, C, k, k] in its own order. The kernels
+/// (detail/direct_conv.hpp) run the batch in chunks of 64 samples, each padded into a buffer of a
+/// fixed size (a batch costs one weight gradient per chunk besides); given a Network's helper
+/// thread, two threads share the chunks, with the same results bit for bit.
 template <class T>
 class Conv2D {
 public:
     using value_type = T;
+    static constexpr bool splits_batch = true;
 
     /// Draws every weight from init(rng, C·k·k, Cout·k·k); biases start at zero.
     /// Throws std::invalid_argument for an empty image, kernel, stride or output, or a padded
@@ -115,14 +119,19 @@ public:
     /// stay alive and unchanged until backward(). Returns Y [Cout·Ho·Wo, n], owned by the layer.
     /// Throws shape_error on a wrong shape.
     template <class E>
-    const matrix<T>& forward(E&& x, std::size_t index = standalone)
+    const matrix<T>& forward(E&& x, std::size_t index = standalone, detail::helper_thread* helper = nullptr)
     {
         check_parameters(index);
         detail::check_input(x, input_rows(), index, *this);
         const matrix<T>& X = input_.bind(std::forward<E>(x), &Y_);
         const std::size_t n = X.shape()[1];
         detail::ensure_shape(Y_, output_rows(0), n);
-        cols_cached_ = run_forward(X.data(), n, Y_.data(), grow(cols_, cols_size(n)), grow(tmp_, tmp_size(n)));
+        prepare(helper != nullptr);
+        detail::transpose_filters(W_.data(), out_c_, g_.patch(), wt_.data());
+        each_chunk(n, helper, [&](std::size_t j0, std::size_t m, std::size_t thread) {
+            detail::conv_forward_chunk(g_, X.data(), n, j0, m, wt_.data(), out_c_, bias_data(), Y_.data(),
+                                       buffers(thread));
+        });
         return Y_;
     }
 
@@ -140,55 +149,54 @@ public:
     /// X [C·H·W, n], with work resized as needed.
     void infer_columns(const T* X, std::size_t n, T* Y, scratch<T>& work) const
     {
-        const std::size_t c = cols_size(n);
-        T* w = grow(work, c + tmp_size(n));
-        run_forward(X, n, Y, w, w + c);
+        const std::size_t K = g_.patch() * out_c_, L = xsimd::batch<T>::size, at = (K + L - 1) / L * L;
+        if (work.size() < at + detail::conv_chunk_values<T>(g_, out_c_))
+            work.resize(at + detail::conv_chunk_values<T>(g_, out_c_));
+        detail::transpose_filters(W_.data(), out_c_, g_.patch(), work.data());
+        const auto buf = detail::split_chunk_buffers(g_, out_c_, work.data() + at);
+        for (std::size_t j0 = 0; j0 < n; j0 += detail::conv_chunk)
+            detail::conv_forward_chunk(g_, X, n, j0, std::min(detail::conv_chunk, n - j0), work.data(), out_c_,
+                                       bias_data(), Y, buf);
     }
 
     /// dY [Cout·Ho·Wo, n] for the batch of the last forward(). Stores dW and db (overwriting
     /// them) and returns dX [C·H·W, n], owned by the layer, or an empty matrix when
     /// need_input_grad is false. Throws shape_error on a wrong shape, std::logic_error before
     /// any forward().
-    matrix<T>& backward(const matrix<T>& dY, bool need_input_grad = true, std::size_t index = standalone)
+    matrix<T>& backward(const matrix<T>& dY, bool need_input_grad = true, std::size_t index = standalone,
+                        detail::helper_thread* helper = nullptr)
     {
         check_parameters(index);
         const matrix<T>* X = input_.get();
         if (X == nullptr)
             throw std::logic_error(
                 detail::cat(detail::layer_label(index, name()), ": backward() called before forward()"));
-        const std::size_t n = X->shape()[1], P = g_.positions(), K = g_.patch();
+        const std::size_t n = X->shape()[1], P = g_.positions(), K = g_.patch(), OK = out_c_ * K;
         if (dY.shape()[0] != output_rows(0) || dY.shape()[1] != n)
             throw shape_error(detail::cat(detail::layer_label(index, name()), ": expected gradient [", output_rows(0),
                                           ", ", n, "] (samples are columns), got ", detail::shape_str(dY.shape())));
         for (std::size_t o = 0; o < b_.size(); ++o)
             db_(o) = detail::sum(dY.data() + o * P * n, P * n); // db = sum over positions and samples of dY
-        if (need_input_grad) {
+        if (need_input_grad)
             detail::ensure_shape(dX_, input_rows(), n);
-            dX_.fill(T(0));
-        } else {
+        else
             dX_.resize({0, 0});
-        }
-        const std::size_t m = block(n);
-        for (std::size_t j0 = 0; j0 < n; j0 += m) {
-            const std::size_t mb = std::min(m, n - j0);
-            T* cols = grow(cols_, K * P * mb);
-            if (!(cols_cached_ && mb == n))
-                detail::im2col(g_, X->data(), n, j0, mb, cols);
-            const T* dy = dY.data();
-            if (mb != n) { // this block's columns of dY, as [Cout, P·mb]
-                T* t = grow(tmp_, out_c_ * P * mb);
-                for (std::size_t r = 0; r < out_c_ * P; ++r)
-                    std::copy_n(dY.data() + r * n + j0, mb, t + r * mb);
-                dy = t;
-            }
-            // dW = dY cols^T, summed over the blocks
-            detail::gemm(false, true, out_c_, K, P * mb, T(1), dy, P * mb, cols, P * mb, j0 == 0 ? T(0) : T(1),
-                         dW_.data(), K);
-            if (need_input_grad) { // dcols = W^T dY, into cols (read for the last time above)
-                detail::gemm(true, false, K, P * mb, out_c_, T(1), W_.data(), K, dy, P * mb, T(0), cols, P * mb);
-                detail::col2im_add(g_, cols, n, j0, mb, dX_.data()); // dX = col2im(W^T dY)
-                cols_cached_ = false;
-            }
+        prepare(helper != nullptr);
+        const std::size_t chunks = (n + detail::conv_chunk - 1) / detail::conv_chunk;
+        if (parts_.size() < chunks * OK)
+            parts_.resize(chunks * OK);
+        detail::transpose_filters(W_.data(), out_c_, K, wt_.data());
+        T* dX = need_input_grad ? dX_.data() : nullptr;
+        each_chunk(n, helper, [&](std::size_t j0, std::size_t m, std::size_t thread) {
+            // dW = dY patches^T and dX = col2im(W^T dY), the latter as a scatter
+            detail::conv_backward_chunk(g_, X->data(), n, j0, m, dY.data(), wt_.data(), out_c_,
+                                        parts_.data() + j0 / detail::conv_chunk * OK, dX, buffers(thread));
+        });
+        for (std::size_t i = 0; i < OK; ++i) { // dW = the chunks' sums, added in order
+            T s = parts_[i];
+            for (std::size_t c = 1; c < chunks; ++c)
+                s += parts_[c * OK + i];
+            dW_.data()[i] = s;
         }
         return dX_;
     }
@@ -227,47 +235,41 @@ private:
         return detail::make_window("Conv2D", in, kernel, opt.stride, opt.padding);
     }
 
-    // Samples per block: patches of about 4 M values (16 MB in float) at a time.
-    std::size_t block(std::size_t n) const noexcept
+    const T* bias_data() const noexcept { return has_bias() ? b_.data() : nullptr; }
+
+    // Sizes the transposed filters and each thread's chunk buffers (a no-op in steady state).
+    void prepare(bool two_threads)
     {
-        const std::size_t per_sample = g_.patch() * g_.positions();
-        return std::max<std::size_t>(1, std::min(n, (std::size_t(1) << 22) / per_sample));
+        const std::size_t per_thread = detail::conv_chunk_values<T>(g_, out_c_);
+        if (wt_.size() < W_.size())
+            wt_.resize(W_.size());
+        if (buffers_.size() < (two_threads ? 2 : 1) * per_thread)
+            buffers_.resize((two_threads ? 2 : 1) * per_thread);
+    }
+    detail::conv_chunk_buffers<T> buffers(std::size_t thread) noexcept
+    {
+        return detail::split_chunk_buffers(g_, out_c_,
+                                           buffers_.data() + thread * detail::conv_chunk_values<T>(g_, out_c_));
     }
 
-    static T* grow(scratch<T>& s, std::size_t size)
+    // f(j0, m, thread) for the chunks of a batch of n, the first half of them here and the rest
+    // on the helper thread when there is one and more than one chunk. f must not throw.
+    template <class F>
+    static void each_chunk(std::size_t n, detail::helper_thread* helper, const F& f)
     {
-        if (s.size() < size)
-            s.resize(size);
-        return s.data();
-    }
-
-    // The scratch a batch of n needs: patches of one block, then (when n spans several
-    // blocks) one block's output before it is spread over Y's columns.
-    std::size_t cols_size(std::size_t n) const noexcept { return g_.patch() * g_.positions() * block(n); }
-    std::size_t tmp_size(std::size_t n) const noexcept
-    {
-        return block(n) >= n ? 0 : out_c_ * g_.positions() * block(n);
-    }
-
-    // Y [Cout·P, n] = W im2col(X) + b, block by block, with cols and tmp of cols_size(n) and
-    // tmp_size(n). Returns whether cols holds the patches of the whole batch (one block).
-    bool run_forward(const T* X, std::size_t n, T* Y, T* cols, T* tmp) const
-    {
-        const std::size_t P = g_.positions(), K = g_.patch(), m = block(n);
-        for (std::size_t j0 = 0; j0 < n; j0 += m) {
-            const std::size_t mb = std::min(m, n - j0);
-            detail::im2col(g_, X, n, j0, mb, cols);
-            if (mb == n) { // [Cout, P·n] is Y itself
-                detail::gemm(false, false, out_c_, P * n, K, T(1), W_.data(), K, cols, P * n, T(0), Y, P * n);
-            } else {
-                detail::gemm(false, false, out_c_, P * mb, K, T(1), W_.data(), K, cols, P * mb, T(0), tmp, P * mb);
-                for (std::size_t r = 0; r < out_c_ * P; ++r)
-                    std::copy_n(tmp + r * mb, mb, Y + r * n + j0);
+        const std::size_t chunks = (n + detail::conv_chunk - 1) / detail::conv_chunk;
+        const std::size_t half = helper != nullptr && chunks > 1 ? (chunks + 1) / 2 : chunks;
+        auto run = [&](std::size_t thread) {
+            const std::size_t c0 = thread == 0 ? 0 : half, c1 = thread == 0 ? half : chunks;
+            for (std::size_t c = c0; c < c1; ++c) {
+                const std::size_t j0 = c * detail::conv_chunk;
+                f(j0, std::min(detail::conv_chunk, n - j0), thread);
             }
-        }
-        for (std::size_t o = 0; o < b_.size(); ++o)
-            detail::add_bias_row(Y + o * P * n, Y + o * P * n, P * n, b_(o));
-        return m >= n;
+        };
+        if (half < chunks)
+            helper->run_on_both(run);
+        else
+            run(0);
     }
 
     void check_parameters(std::size_t index) const
@@ -286,8 +288,7 @@ private:
     matrix<T> W_, dW_;
     vector<T> b_, db_;
     matrix<T> Y_, dX_;
-    scratch<T> cols_, tmp_;
-    bool cols_cached_ = false;
+    scratch<T> wt_, buffers_, parts_; // W^T [K, Cout]; the threads' chunk buffers; dW per chunk
     detail::input_binding<T> input_;
 };
 

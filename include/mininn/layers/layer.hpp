@@ -65,6 +65,11 @@
 //   void set_frozen(bool on);
 //       for layers that draw random masks: forward reuses the last mask while frozen, so that
 //       the gradient checkers see one function.
+//   static constexpr bool splits_batch = true;
+//       with forward(X, index, detail::helper_thread* helper) and backward(dOut, need_input_grad,
+//       index, helper): a Network allowed two threads (set_threads) passes its helper thread,
+//       else null, and the layer shares its batch's columns with it. Its results must be the
+//       same bit for bit either way (Conv2D).
 //
 // check_layer(layer, X) (check_layer.hpp) tests a layer against all of this, numerically.
 #pragma once
@@ -152,6 +157,12 @@ template <class L>
 struct takes_bias : std::bool_constant<layer_has_output_for<L>::value && layer_has_activate_in_place<L>::value> {
 };
 
+template <class L, class = void>
+struct splits_batch : std::false_type {
+};
+template <class L>
+struct splits_batch<L, std::void_t<decltype(L::splits_batch)>> : std::bool_constant<L::splits_batch> {
+};
 template <class L, class = void>
 struct has_set_training : std::false_type {
 };

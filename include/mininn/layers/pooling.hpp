@@ -16,7 +16,7 @@
 #include "../core/errors.hpp"
 #include "../core/shape.hpp"
 #include "../core/tensor.hpp"
-#include "../detail/im2col.hpp"
+#include "../detail/window.hpp"
 #include "spec.hpp"
 
 namespace mininn {

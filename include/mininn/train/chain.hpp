@@ -136,6 +136,9 @@ public:
         return shared_helper();
     }
 
+    // The helper thread a layer that splits_batch may share its columns with.
+    helper_thread* batch_helper() { return threads_ == 2 ? shared_helper() : nullptr; }
+
     // Layers [I, End), I < End; returns the output of layer End - 1.
     template <std::size_t I, std::size_t End, class E>
     const matrix<T>& forward_from(E&& x)
@@ -158,6 +161,8 @@ public:
         const matrix<T>& out = [&]() -> const matrix<T>& {
             if constexpr (sparse) {
                 return l.forward(std::forward<E>(x), I, sparse_helper<E>());
+            } else if constexpr (splits_batch<layer_t<I>>::value) {
+                return l.forward(std::forward<E>(x), I, batch_helper());
             } else {
                 return l.forward(std::forward<E>(x), I);
             }
@@ -220,7 +225,12 @@ public:
             else
                 return dx;
         } else {
-            matrix<T>& dx = l.backward(g, I > 0 || input_grad, I);
+            matrix<T>& dx = [&]() -> matrix<T>& {
+                if constexpr (splits_batch<layer_t<I>>::value)
+                    return l.backward(g, I > 0 || input_grad, I, batch_helper());
+                else
+                    return l.backward(g, I > 0 || input_grad, I);
+            }();
             if constexpr (I >= 1)
                 return backward_from<I - 1>(dx, input_grad);
             else
