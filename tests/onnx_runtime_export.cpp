@@ -5,8 +5,9 @@
 //
 //   onnx_runtime_export DIR [MNIST_DIR]
 //
-// DIR/cases.json lists the cases: name, scalar ("float32" or "float64"), n, features,
-// outputs. Each case's files: NAME.onnx, NAME.x (its input [n, features], row-major, raw
+// DIR/cases.json lists the cases: name, scalar ("float32" or "float64"), n, features, dims (the
+// graph input's after n: [features], or [C, H, W] for an image), outputs. Each case's files:
+// NAME.onnx, NAME.x (its input [n, features], row-major, raw
 // little-endian), NAME.y (mininn's outputs [n, outputs], the same way); mnist.labels holds the
 // test labels, one byte each.
 #include <cstdio>
@@ -39,10 +40,16 @@ void write_case(const std::string& dir, const std::string& name, const Model<T>&
     save_onnx(model, dir + "/" + name + ".onnx");
     write_raw(dir + "/" + name + ".x", X);
     write_raw(dir + "/" + name + ".y", model.infer(X));
+    // the graph's input dimensions after n: [C, H, W] for a model whose first layer takes an image
+    std::string dims = detail::cat("[", model.input_features(), "]");
+    const LayerSpec& first = model.specs().front();
+    if (first.op == "Conv2D" || first.op == "MaxPool2D" || first.op == "AvgPool2D")
+        dims = detail::cat("[", first.attribute("channels"), ", ", first.attribute("height"), ", ",
+                           first.attribute("width"), "]");
     manifest +=
         detail::cat(manifest.size() > 1 ? ",\n " : "", "{\"name\": \"", name, "\", \"scalar\": \"",
                     detail::scalar_name<T>(), "\", \"n\": ", X.shape()[1], ", \"features\": ", model.input_features(),
-                    ", \"outputs\": ", model.output_features(), "}");
+                    ", \"dims\": ", dims, ", \"outputs\": ", model.output_features(), "}");
 }
 
 template <class T>
@@ -94,6 +101,45 @@ int main(int argc, char** argv)
                   Network{Dense<double>(6, 10, normal, rng), Tanh{}, Dense<double>(10, 10, normal, rng), ReLU{},
                           Dense<double>(10, 10, normal, rng), LeakyReLU(0.125), Dense<double>(10, 5, normal, rng),
                           Sigmoid{}, Dense<double>(5, 3, normal, rng), Softmax{}},
+                  rng);
+        // image layers: a BatchNorm folded into the Conv2D before it and one after a pool that is
+        // not, pools with padding, a LayerNorm of an image, trained a little so that the running
+        // statistics are not their start
+        Network cnn{Conv2D<float>(Shape(1, 8, 8), 4, 3, normal, rng, Conv2DOptions{}.with_padding(1).without_bias()),
+                    BatchNorm<float>(Shape(4, 8, 8)),
+                    ReLU{},
+                    MaxPool2D(Shape(4, 8, 8), 2),
+                    BatchNorm<float>(Shape(4, 4, 4)),
+                    AvgPool2D(Shape(4, 4, 4), 3, 1, 1, false),
+                    Conv2D<float>(Shape(4, 4, 4), 3, 2, normal, rng, Conv2DOptions{2, 1}),
+                    LayerNorm<float>(Shape(3, 3, 3)),
+                    Flatten{},
+                    Dense<float>(27, 5, normal, rng),
+                    BatchNorm<float>(Shape(5)),
+                    Softmax{}};
+        {
+            Adam<float> adam(1e-2f);
+            FitOptions o;
+            o.epochs = 2;
+            o.batch_size = 16;
+            o.verbose = Verbosity::silent;
+            const auto X = inputs<float>(64, 64, rng);
+            label_vector y = xt::zeros<std::size_t>({std::size_t(64)});
+            for (std::size_t j = 0; j < 64; ++j)
+                y(j) = j % 5;
+            fit(cnn, CrossEntropy{}, adam, X, y, o);
+        }
+        write_net(dir, "cnn", cnn, rng);
+        // (onnxruntime's CPU Conv has no double kernel, so the image cases are float)
+        write_net(dir, "cnn_stride",
+                  Network{Conv2D<float>(Shape(2, 7, 6), 3, 3, normal, rng, Conv2DOptions{2, 1}), Tanh{},
+                          AvgPool2D(Shape(3, 4, 3), 2, 1, 1), LayerNorm<float>(Shape(3, 5, 4)), Flatten{},
+                          Dense<float>(60, 4, normal, rng), Softmax{}},
+                  rng);
+        // rows made an image again: Gemm, Relu, then a Reshape before the Conv
+        write_net(dir, "rows_to_image",
+                  Network{Dense<float>(6, 18, normal, rng), ReLU{}, Conv2D<float>(Shape(2, 3, 3), 2, 2, normal, rng),
+                          Sigmoid{}},
                   rng);
         const LayerSpec dense{"Dense", {{"in", 4}, {"out", 3}}, {{"W", true, true}, {"b", true, false}}};
         const matrix<float> W = inputs<float>(3, 5, rng); // W [3, 4] and b [3] from one draw

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <onnx/checker.h>
 
+#include <map>
+
 #include "helpers.hpp"
 
 using namespace mininn;
@@ -367,6 +369,68 @@ TEST_CASE("hand-computed: LogSoftmax, Flatten's negative axis, and graphs of act
         CHECK(out.graph().node_size() == 1);
         CHECK(out.graph().node(0).op_type() == "Identity");
     }
+}
+
+TEST_CASE("a CNN exports as Conv, BatchNormalization, the pools, LayerNormalization, Flatten and Gemm, for ONNX's "
+          "checker; rows meeting an image op are reshaped")
+{
+    Rng rng(6);
+    Network cnn{Conv2D<float>(Shape(1, 8, 8), 4, 3, init::he, rng, Conv2DOptions{}.with_padding(1).without_bias()),
+                BatchNorm<float>(Shape(4, 8, 8)), // folded into the Conv before it
+                ReLU{},
+                MaxPool2D(Shape(4, 8, 8), 2),
+                BatchNorm<float>(Shape(4, 4, 4)), // after a pool: its own node
+                AvgPool2D(Shape(4, 4, 4), 3, 1, 1, false),
+                Conv2D<float>(Shape(4, 4, 4), 3, 2, init::he, rng, Conv2DOptions{2, 1}),
+                LayerNorm<float>(Shape(3, 3, 3)),
+                Flatten{},
+                Dense<float>(27, 5, init::he, rng),
+                Softmax{}};
+    cnn.eval();
+    const std::string bytes = to_onnx(cnn);
+    onnx::ModelProto m = detail::parse_onnx(bytes, "cnn");
+    CHECK_NOTHROW(onnx::checker::check_model(m));
+    std::vector<std::string> ops;
+    for (const auto& n : m.graph().node())
+        ops.push_back(n.op_type());
+    CHECK(ops == std::vector<std::string>{"Conv", "Relu", "MaxPool", "BatchNormalization", "AveragePool", "Conv",
+                                          "LayerNormalization", "Flatten", "Gemm", "Softmax"});
+    const auto& in = m.graph().input(0).type().tensor_type().shape();
+    REQUIRE(in.dim_size() == 4);
+    CHECK(in.dim(0).dim_param() == "n");
+    CHECK((in.dim(1).dim_value() == 1 && in.dim(2).dim_value() == 8 && in.dim(3).dim_value() == 8));
+    const auto attribute = [&](std::size_t node, const char* name) {
+        for (const auto& a : m.graph().node(int(node)).attribute())
+            if (a.name() == name)
+                return a;
+        FAIL("no attribute ", name);
+        return onnx::AttributeProto();
+    };
+    CHECK(attribute(0, "pads").ints_size() == 4);
+    CHECK(attribute(0, "pads").ints(0) == 1);
+    CHECK(attribute(4, "count_include_pad").i() == 0);
+    CHECK(attribute(5, "strides").ints(1) == 2);
+    CHECK(attribute(3, "momentum").f() == doctest::Approx(0.9));
+    CHECK(attribute(6, "axis").i() == 1);
+    std::map<std::string, std::vector<std::int64_t>> dims;
+    for (const auto& t : m.graph().initializer())
+        dims[t.name()] = std::vector<std::int64_t>(t.dims().begin(), t.dims().end());
+    CHECK(dims["layer0.W"] == std::vector<std::int64_t>{4, 1, 3, 3}); // PyTorch's layout
+    CHECK(dims.count("layer0.b") == 1);                               // the folded BatchNorm's shift
+    CHECK(dims["layer6.gamma"] == std::vector<std::int64_t>{3, 3, 3});
+    // the importer reads no convolution yet: it says so
+    CHECK(refusal([&] {
+              load_onnx_bytes<float>(bytes, "cnn");
+          }).rfind("cnn: node 0 'layer0.Conv' (Conv): the op is not supported", 0) == 0);
+
+    Network rows{Dense<float>(6, 18, init::he, rng), ReLU{}, Conv2D<float>(Shape(2, 3, 3), 2, 2, init::he, rng)};
+    onnx::ModelProto r = detail::parse_onnx(to_onnx(rows), "rows");
+    CHECK_NOTHROW(onnx::checker::check_model(r));
+    ops.clear();
+    for (const auto& n : r.graph().node())
+        ops.push_back(n.op_type());
+    CHECK(ops == std::vector<std::string>{"Gemm", "Relu", "Reshape", "Conv", "Flatten"});
+    CHECK(r.graph().output(0).type().tensor_type().shape().dim(1).dim_value() == 8);
 }
 
 TEST_CASE("an ONNX file mininn cannot run is refused, naming the node, its op and what is wrong")
