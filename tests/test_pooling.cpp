@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 #include <mininn/mininn.hpp>
 
+#include <xtensor/xview.hpp>
+
 #include <cmath>
 #include <limits>
 
@@ -33,6 +35,12 @@ void check_oracle(Pool pool, const test::OracleCase& c, double tol)
     scratch<T> work;
     pool.infer(X, out, work);
     CHECK(out == pool.forward(X));
+    // one image at a time (a served request's path): the same values, column by column
+    for (std::size_t j = 0; j < X.shape()[1]; ++j) {
+        matrix<T> one;
+        pool.infer(xt::eval(xt::view(X, xt::all(), xt::range(j, j + 1))), one, work);
+        CHECK(one == xt::eval(xt::view(out, xt::all(), xt::range(j, j + 1))));
+    }
 }
 
 template <class T>
@@ -81,6 +89,13 @@ TEST_CASE("MaxPool2D: the first of equal maxima takes the gradient, and a NaN is
     CHECK(pool.backward(matrix<double>{{1}}) == matrix<double>{{0}, {1}, {0}, {0}});
     const double nan = std::numeric_limits<double>::quiet_NaN();
     CHECK(std::isnan(pool.forward(matrix<double>{{1}, {nan}, {5}, {0}})(0, 0)));
+    matrix<double> out;
+    scratch<double> work;
+    pool.infer(matrix<double>{{1}, {nan}, {5}, {0}}, out, work);
+    CHECK(std::isnan(out(0, 0)));
+    const double inf = std::numeric_limits<double>::infinity();
+    pool.infer(matrix<double>{{-inf}, {-inf}, {-inf}, {-inf}}, out, work);
+    CHECK(out(0, 0) == -inf);
 }
 
 TEST_CASE("AvgPool2D: the mean of each window, padding counted or not (hand-computed)")

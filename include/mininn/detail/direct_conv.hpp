@@ -95,6 +95,12 @@ void pack_chunk(const window2d& g, const T* X, std::size_t n, std::size_t j0, st
     const conv_plan pl(g);
     const std::size_t H = g.in.height, W = g.in.width;
     std::fill(Xp, Xp + pl.image() * ld, T(0));
+    if (n == 1 && ld == 1) { // one image: its rows are contiguous
+        for (std::size_t c = 0; c < pl.C; ++c)
+            for (std::size_t y = 0; y < H; ++y)
+                std::copy_n(X + (c * H + y) * W, W, Xp + (c * pl.Hp + y + g.ph) * pl.Wp + g.pw);
+        return;
+    }
     for (std::size_t c = 0; c < pl.C; ++c)
         for (std::size_t y = 0; y < H; ++y)
             for (std::size_t x = 0; x < W; ++x)

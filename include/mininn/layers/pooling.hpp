@@ -162,25 +162,62 @@ private:
     void pool(const T* X, std::size_t n, T* Y, std::uint32_t* arg) const
     {
         std::size_t last = std::numeric_limits<std::size_t>::max();
+        if (n == 1 && arg == nullptr)
+            return pool_one(X, Y);
         detail::for_each_window(g_, [&](std::size_t r, std::size_t q) {
             const T* x = X + q * n;
             T* y = Y + r * n;
             std::uint32_t* a = arg != nullptr ? arg + r * n : nullptr;
             const auto qi = static_cast<std::uint32_t>(q);
+            // plain loops: no library call for the few samples of a served request, and no
+            // test of arg inside the loop that inference runs
             if (r != last) { // the window's first pixel
                 last = r;
-                std::copy_n(x, n, y);
+                for (std::size_t j = 0; j < n; ++j)
+                    y[j] = x[j];
                 if (a != nullptr)
-                    std::fill(a, a + n, qi);
+                    for (std::size_t j = 0; j < n; ++j)
+                        a[j] = qi;
+                return;
+            }
+            if (a == nullptr) {
+                for (std::size_t j = 0; j < n; ++j)
+                    y[j] = x[j] > y[j] || x[j] != x[j] ? x[j] : y[j];
                 return;
             }
             for (std::size_t j = 0; j < n; ++j) {
                 const bool take = x[j] > y[j] || x[j] != x[j];
                 y[j] = take ? x[j] : y[j];
-                if (a != nullptr)
-                    a[j] = take ? qi : a[j];
+                a[j] = take ? qi : a[j];
             }
         });
+    }
+
+    // pool() of one image for inference, without branches on the data (a served request's:
+    // a compare that goes either way costs more than the pooling), the same values.
+    void pool_one(const T* X, T* Y) const
+    {
+        const std::size_t H = g_.in.height, W = g_.in.width, Ho = g_.out_h(), Wo = g_.out_w();
+        T* y = Y;
+        for (std::size_t c = 0; c < g_.in.channels; ++c)
+            for (std::size_t oh = 0; oh < Ho; ++oh) {
+                // the window's rows and columns inside the image (padding holds no pixel)
+                const std::size_t h0 = oh * g_.sh, u0 = h0 < g_.ph ? g_.ph - h0 : 0;
+                const std::size_t u1 = std::min(g_.kh, H + g_.ph - h0);
+                for (std::size_t ow = 0; ow < Wo; ++ow, ++y) {
+                    const std::size_t w0 = ow * g_.sw, v0 = w0 < g_.pw ? g_.pw - w0 : 0;
+                    const std::size_t v1 = std::min(g_.kw, W + g_.pw - w0);
+                    T m = -std::numeric_limits<T>::infinity();
+                    bool nan = false;
+                    for (std::size_t u = u0; u < u1; ++u)
+                        for (std::size_t v = v0; v < v1; ++v) {
+                            const T x = X[(c * H + h0 + u - g_.ph) * W + w0 + v - g_.pw];
+                            nan |= x != x;
+                            m = std::max(m, x);
+                        }
+                    *y = nan ? std::numeric_limits<T>::quiet_NaN() : m;
+                }
+            }
     }
 
     std::size_t n_ = 0;
