@@ -7,28 +7,7 @@
 const ort = require('onnxruntime-node');
 const fs = require('fs');
 const path = require('path');
-
-async function perCall(run)
-{
-    let calls = 1;
-    for (;;) { // calls per round: at least 20 ms
-        const t0 = process.hrtime.bigint();
-        for (let c = 0; c < calls; ++c)
-            await run(c);
-        if (Number(process.hrtime.bigint() - t0) > 2e7)
-            break;
-        calls *= 2;
-    }
-    const t = [];
-    for (let r = 0; r < 15; ++r) {
-        const t0 = process.hrtime.bigint();
-        for (let c = 0; c < calls; ++c)
-            await run(c);
-        t.push(Number(process.hrtime.bigint() - t0) / 1e3 / calls);
-    }
-    t.sort((a, b) => a - b);
-    return t[7];
-}
+const {perCall} = require('./ort_time.js');
 
 (async () => {
     const dir = process.argv[2];
