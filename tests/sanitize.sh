@@ -3,8 +3,9 @@
 #   address  AddressSanitizer + UndefinedBehaviorSanitizer on every test program (test_alloc,
 #            which replaces malloc, under UBSan alone)
 #   thread   ThreadSanitizer on the programs that start threads: the network, the fused head
-#            (its helper thread), training, the sparse products (their two halves); OpenBLAS's
-#            own threads, not instrumented, are suppressed by tests/tsan.supp. Built without
+#            (its helper thread), training, the sparse products (their two halves), Conv2D (its
+#            chunks shared with the helper thread); OpenBLAS's own threads, not instrumented,
+#            are suppressed by tests/tsan.supp. Built without
 #            -march=native (as a consumer builds by default), with the tests of the other
 #            components that have SIMD kernels of their own, so the portable kernels and their
 #            accuracy tests run here: one build serves both.
@@ -25,7 +26,7 @@ cxx=${MININN_SANITIZE_CXX:-clang++-14}
 [ "$cxx" = clang++-14 ] && cmake/install-deps.sh clang-14 libclang-rt-14-dev
 case $kind in
   address) sanitizers=address,undefined arch=-march=native opt=-O0 tests=() ;;
-  thread) sanitizers=thread arch= opt=-O1 tests=(test_network test_head test_train test_sparse test_model
+  thread) sanitizers=thread arch= opt=-O1 tests=(test_network test_head test_train test_sparse test_model test_conv2d
                                           test_activations test_softmax test_cross_entropy test_binary_cross_entropy
                                           test_mean_squared_error test_dense) ;;
   *) echo "sanitize.sh: unknown kind '$kind' (address or thread)" >&2; exit 2 ;;
