@@ -171,10 +171,10 @@ void check_against_plain_loops(double tol)
     };
     // 11 and 16 filters span two register tiles; 17 and 150 samples end in a partial vector, 150
     // and 64 fill more than one chunk or exactly one; 2·3·3 and 3·5·5 taps are not whole tiles.
-    for (const Setting& st :
-         {Setting{Shape(2, 6, 7), 11, 3, {1, 1}, 150}, Setting{Shape(3, 9, 8), 16, 5, {2, 2}, 17},
-          Setting{Shape(1, 5, 5), 9, 4, Conv2DOptions{3, 2}.without_bias(), 1},
-          Setting{Shape(4, 4, 4), 3, 2, {1, 0}, 64}, Setting{Shape(6, 14, 14), 16, 5, {1, 0}, 130}}) {
+    for (const Setting& st : {Setting{Shape(2, 6, 7), 11, 3, {1, 1}, 150}, Setting{Shape(3, 9, 8), 16, 5, {2, 2}, 17},
+                              Setting{Shape(1, 5, 5), 9, 4, Conv2DOptions{3, 2}.without_bias(), 1},
+                              Setting{Shape(4, 4, 4), 3, 2, {1, 0}, 64}, Setting{Shape(6, 14, 14), 16, 5, {1, 0}, 130},
+                              Setting{Shape(1, 64, 64), 20, 3, {1, 1}, 40}}) { // chunks of fewer than 64 samples
         Conv2D<T> conv(st.in, st.filters, st.k, init::he, rng, st.opt);
         if (conv.has_bias())
             for (auto& b : conv.bias())
@@ -202,6 +202,15 @@ void check_against_plain_loops(double tol)
 TEST_CASE("Conv2D equals the definition's six loops beyond its register tiles: many filters, partial vectors, "
           "several chunks")
 {
+    // a chunk is 64 samples, fewer when a thread's buffers would pass 4 M values
+    const auto chunk = [](const Shape& in, std::size_t filters, std::size_t k, std::size_t p, auto scalar) {
+        return detail::conv_chunking<decltype(scalar)>(detail::make_window("Conv2D", in, k, 1, p), filters).chunk;
+    };
+    CHECK(chunk(Shape(1, 28, 28), 6, 5, 2, 0.0f) == 64);
+    // 2·66·66 + 20·64·64 = 90 632 values a sample: 46 samples, rounded down to whole vectors
+    CHECK(chunk(Shape(1, 64, 64), 20, 3, 1, 0.0f) == 46 / xsimd::batch<float>::size * xsimd::batch<float>::size);
+    CHECK(chunk(Shape(1, 64, 64), 20, 3, 1, 0.0) == 46 / xsimd::batch<double>::size * xsimd::batch<double>::size);
+    CHECK(chunk(Shape(3, 224, 224), 64, 3, 1, 0.0f) == xsimd::batch<float>::size); // never below one vector
     check_against_plain_loops<double>(1e-13);
     check_against_plain_loops<float>(1e-5);
 }

@@ -4,7 +4,7 @@
 // samples of one pixel are one vector load. The kernels keep a tile of filters' sums for one or
 // two such vectors in registers and run over the window's taps, broadcasting one weight per
 // multiply-add: the convolution's GEMM with its right-hand side read in place, and no patch
-// matrix. The batch runs in chunks of conv_chunk samples: each is copied, zero-padded and with
+// matrix. The batch runs in chunks of up to conv_chunk samples: each is copied, zero-padded and with
 // its width rounded up to whole vectors, into a buffer that stays in cache through the passes,
 // so no kernel tests a bound or handles a scalar tail. Every sum runs in one fixed order (taps
 // in order; weight gradients per chunk, then over chunks in order), so no result depends on
@@ -38,8 +38,10 @@ namespace mininn {
 inline namespace MININN_ISA {
 namespace detail {
 
-/// Samples per chunk: a chunk's padded images and gradients stay in cache through every pass.
+/// Samples per chunk at most: a chunk's padded images and gradients stay in cache through every
+/// pass. Large images take fewer, so that a thread's buffers stay within conv_budget values.
 inline constexpr std::size_t conv_chunk = 64;
+inline constexpr std::size_t conv_budget = std::size_t(1) << 22;
 // Filters per register tile, and taps per tile of the weight gradient.
 inline constexpr std::size_t conv_filters = 8, conv_taps = 3;
 // Positions per block of the weight gradient: a block's dY for a tile of filters stays in L1.
@@ -245,30 +247,45 @@ void weight_grad_tile(const conv_plan& g, const T* dY, std::size_t ldy, const T*
     }
 }
 
-// The buffers one thread needs for a chunk: the padded images, their gradient, and dY's columns
-// when the chunk does not fill whole vectors. Sized by conv_chunk_buffers(g, O).
+// How a batch of one geometry runs in chunks, and the buffers one thread needs for a chunk: the
+// padded images (x), their gradient (dx), dY's columns when the chunk does not fill whole
+// vectors (dy; in the forward pass, one image's output), and the weight gradient's partial sums
+// (acc: [O·K] vectors, aligned). A chunk is conv_chunk samples, fewer (down to one vector) when
+// its buffers would pass conv_budget values; it depends on the geometry alone, so on no thread
+// count.
+template <class T>
+struct conv_chunking {
+    std::size_t chunk, x, dy, acc;
+
+    conv_chunking(const window2d& g, std::size_t O) noexcept
+    {
+        constexpr std::size_t L = xsimd::batch<T>::size;
+        const conv_plan pl(g);
+        const std::size_t per_sample = 2 * pl.image() + O * pl.positions();
+        chunk = std::max(L, std::min(round_to_vectors<T>(conv_chunk), conv_budget / per_sample / L * L));
+        x = chunk * pl.image();
+        dy = chunk * O * pl.positions();
+        acc = O * pl.taps() * L;
+    }
+    // Values a thread needs for a forward pass, and for a backward one.
+    std::size_t forward_values() const noexcept { return x + dy; }
+    std::size_t backward_values() const noexcept { return 2 * x + dy + acc; }
+};
 template <class T>
 struct conv_chunk_buffers {
     T* x;
     T* dx;
     T* dy;
-    T* acc; // [O·K] vectors of partial weight-gradient sums, aligned
+    T* acc;
 };
+// The buffers of one thread, laid out from at (SIMD-aligned) as backward_values() of c counts
+// them; a forward pass uses x and dy only, at the offsets forward_values() counts.
 template <class T>
-std::size_t conv_chunk_values(const window2d& g, std::size_t O) noexcept
+conv_chunk_buffers<T> split_chunk_buffers(const conv_chunking<T>& c, T* at, bool backward) noexcept
 {
-    const conv_plan pl(g);
-    return round_to_vectors<T>(conv_chunk) * (2 * pl.image() + O * pl.positions()) +
-           O * pl.taps() * xsimd::batch<T>::size;
-}
-template <class T>
-conv_chunk_buffers<T> split_chunk_buffers(const window2d& g, std::size_t O, T* at) noexcept
-{
-    const conv_plan pl(g);
-    const std::size_t image = round_to_vectors<T>(conv_chunk) * pl.image();
-    T* dy = at + 2 * image;
-    T* acc = dy + round_to_vectors<T>(conv_chunk) * pl.positions() * O;
-    return {at, at + image, dy, acc};
+    if (!backward)
+        return {at, nullptr, at + c.x, nullptr};
+    return {at, at + c.x, at + 2 * c.x, at + 2 * c.x + c.dy};
 }
 
 // Wt [K, O] = W [O, K] transposed: a tap's weights for every filter side by side.
@@ -309,7 +326,7 @@ void conv_forward_rows(const window2d& g, const T* X, std::size_t n, std::size_t
             Y[r * n + j] = out[r];
 }
 
-// Columns j0 .. j0 + m (m <= conv_chunk) of Y [O·P, n] = the convolution of those of
+// Columns j0 .. j0 + m (m at most the chunk) of Y [O·P, n] = the convolution of those of
 // X [C·H·W, n] by the filters Wt [K, O], plus b [O] unless b is null.
 template <class T>
 void conv_forward_chunk(const window2d& g, const T* X, std::size_t n, std::size_t j0, std::size_t m, const T* Wt,
@@ -338,7 +355,7 @@ void conv_forward_chunk(const window2d& g, const T* X, std::size_t n, std::size_
         });
 }
 
-// For columns j0 .. j0 + m (m <= conv_chunk) of X [C·H·W, n] and dY [O·P, n]: dW [O, K] = this
+// For columns j0 .. j0 + m (m at most the chunk) of X [C·H·W, n] and dY [O·P, n]: dW [O, K] = this
 // chunk's weight gradient, dY times X's patches summed over positions and samples; and,
 // unless dX is null, the same columns of dX [C·H·W, n] = Wt dY summed back onto the pixels.
 template <class T>

@@ -45,9 +45,10 @@ struct Conv2DOptions {
 ///           Ho = (H + 2p - k) / s + 1 (and Wo alike);
 /// backward: dY -> dW [Cout, C·k·k], db [Cout] (sums over positions and samples), dX [C·H·W, n].
 /// W [Cout, C·k·k] is PyTorch's weight [Cout, C, k, k] in its own order. The kernels
-/// (detail/direct_conv.hpp) run the batch in chunks of 64 samples, each padded into a buffer of a
-/// fixed size (a batch costs one weight gradient per chunk besides); given a Network's helper
-/// thread, two threads share the chunks, with the same results bit for bit.
+/// (detail/direct_conv.hpp) run the batch in chunks of up to 64 samples (fewer for large images,
+/// so that a thread's buffers stay within 4 M values), each padded into a buffer of a fixed size
+/// (a batch costs one weight gradient per chunk besides); given a Network's helper thread, two
+/// threads share the chunks, with the same results bit for bit.
 template <class T>
 class Conv2D {
 public:
@@ -150,13 +151,13 @@ public:
     void infer_columns(const T* X, std::size_t n, T* Y, scratch<T>& work) const
     {
         const std::size_t K = g_.patch() * out_c_, L = xsimd::batch<T>::size, at = (K + L - 1) / L * L;
-        if (work.size() < at + detail::conv_chunk_values<T>(g_, out_c_))
-            work.resize(at + detail::conv_chunk_values<T>(g_, out_c_));
+        if (work.size() < at + chunking_.forward_values())
+            work.resize(at + chunking_.forward_values());
         detail::transpose_filters(W_.data(), out_c_, g_.patch(), work.data());
-        const auto buf = detail::split_chunk_buffers(g_, out_c_, work.data() + at);
-        for (std::size_t j0 = 0; j0 < n; j0 += detail::conv_chunk)
-            detail::conv_forward_chunk(g_, X, n, j0, std::min(detail::conv_chunk, n - j0), work.data(), out_c_,
-                                       bias_data(), Y, buf);
+        const auto buf = detail::split_chunk_buffers(chunking_, work.data() + at, false);
+        const std::size_t chunk = chunking_.chunk;
+        for (std::size_t j0 = 0; j0 < n; j0 += chunk)
+            detail::conv_forward_chunk(g_, X, n, j0, std::min(chunk, n - j0), work.data(), out_c_, bias_data(), Y, buf);
     }
 
     /// dY [Cout·Ho·Wo, n] for the batch of the last forward(). Stores dW and db (overwriting
@@ -182,7 +183,7 @@ public:
         else
             dX_.resize({0, 0});
         prepare(helper != nullptr);
-        const std::size_t chunks = (n + detail::conv_chunk - 1) / detail::conv_chunk;
+        const std::size_t chunks = (n + chunking_.chunk - 1) / chunking_.chunk;
         if (parts_.size() < chunks * OK)
             parts_.resize(chunks * OK);
         detail::transpose_filters(W_.data(), out_c_, K, wt_.data());
@@ -190,7 +191,7 @@ public:
         each_chunk(n, helper, [&](std::size_t j0, std::size_t m, std::size_t thread) {
             // dW = dY patches^T and dX = col2im(W^T dY), the latter as a scatter
             detail::conv_backward_chunk(g_, X->data(), n, j0, m, dY.data(), wt_.data(), out_c_,
-                                        parts_.data() + j0 / detail::conv_chunk * OK, dX, buffers(thread));
+                                        parts_.data() + j0 / chunking_.chunk * OK, dX, buffers(thread));
         });
         for (std::size_t i = 0; i < OK; ++i) { // dW = the chunks' sums, added in order
             T s = parts_[i];
@@ -221,9 +222,9 @@ public:
 
 private:
     Conv2D(const detail::window2d& g, std::size_t out_channels, bool bias)
-        : g_(g), out_c_(out_channels), W_(typename matrix<T>::shape_type{out_channels, g.patch()}),
-          dW_(xt::zeros<T>({out_channels, g.patch()})), b_(xt::zeros<T>({bias ? out_channels : 0})),
-          db_(xt::zeros<T>({bias ? out_channels : 0}))
+        : g_(g), out_c_(out_channels), chunking_(g, out_channels),
+          W_(typename matrix<T>::shape_type{out_channels, g.patch()}), dW_(xt::zeros<T>({out_channels, g.patch()})),
+          b_(xt::zeros<T>({bias ? out_channels : 0})), db_(xt::zeros<T>({bias ? out_channels : 0}))
     {
     }
 
@@ -240,7 +241,7 @@ private:
     // Sizes the transposed filters and each thread's chunk buffers (a no-op in steady state).
     void prepare(bool two_threads)
     {
-        const std::size_t per_thread = detail::conv_chunk_values<T>(g_, out_c_);
+        const std::size_t per_thread = chunking_.backward_values(); // forward() keeps room for backward()
         if (wt_.size() < W_.size())
             wt_.resize(W_.size());
         if (buffers_.size() < (two_threads ? 2 : 1) * per_thread)
@@ -248,22 +249,21 @@ private:
     }
     detail::conv_chunk_buffers<T> buffers(std::size_t thread) noexcept
     {
-        return detail::split_chunk_buffers(g_, out_c_,
-                                           buffers_.data() + thread * detail::conv_chunk_values<T>(g_, out_c_));
+        return detail::split_chunk_buffers(chunking_, buffers_.data() + thread * chunking_.backward_values(), true);
     }
 
     // f(j0, m, thread) for the chunks of a batch of n, the first half of them here and the rest
     // on the helper thread when there is one and more than one chunk. f must not throw.
     template <class F>
-    static void each_chunk(std::size_t n, detail::helper_thread* helper, const F& f)
+    void each_chunk(std::size_t n, detail::helper_thread* helper, const F& f) const
     {
-        const std::size_t chunks = (n + detail::conv_chunk - 1) / detail::conv_chunk;
+        const std::size_t chunk = chunking_.chunk, chunks = (n + chunk - 1) / chunk;
         const std::size_t half = helper != nullptr && chunks > 1 ? (chunks + 1) / 2 : chunks;
         auto run = [&](std::size_t thread) {
             const std::size_t c0 = thread == 0 ? 0 : half, c1 = thread == 0 ? half : chunks;
             for (std::size_t c = c0; c < c1; ++c) {
-                const std::size_t j0 = c * detail::conv_chunk;
-                f(j0, std::min(detail::conv_chunk, n - j0), thread);
+                const std::size_t j0 = c * chunk;
+                f(j0, std::min(chunk, n - j0), thread);
             }
         };
         if (half < chunks)
@@ -285,6 +285,7 @@ private:
 
     detail::window2d g_;
     std::size_t out_c_;
+    detail::conv_chunking<T> chunking_;
     matrix<T> W_, dW_;
     vector<T> b_, db_;
     matrix<T> Y_, dX_;
