@@ -13,93 +13,14 @@
 #include <map>
 
 #include "helpers.hpp"
+#include "onnx_helpers.hpp"
 
 using namespace mininn;
 
 namespace {
 
 const std::string dir = MININN_TEST_DIR "/data/onnx/";
-
-// A graph built by hand: samples as rows, x [n, width].
-struct Graph {
-    onnx::ModelProto m;
-    onnx::GraphProto& g = *m.mutable_graph();
-
-    explicit Graph(std::vector<std::int64_t> dims, int opset = 17)
-    {
-        m.set_ir_version(8);
-        m.add_opset_import()->set_version(opset);
-        onnx::ValueInfoProto* v = g.add_input();
-        v->set_name("x");
-        auto* t = v->mutable_type()->mutable_tensor_type();
-        t->set_elem_type(onnx::TensorProto::FLOAT);
-        t->mutable_shape()->add_dim()->set_dim_param("n");
-        for (auto d : dims)
-            t->mutable_shape()->add_dim()->set_dim_value(d);
-    }
-    onnx::TensorProto& weight(const std::string& name, std::vector<std::int64_t> dims, std::vector<float> v)
-    {
-        onnx::TensorProto* t = g.add_initializer();
-        t->set_name(name);
-        t->set_data_type(onnx::TensorProto::FLOAT);
-        for (auto d : dims)
-            t->add_dims(d);
-        for (float f : v)
-            t->add_float_data(f);
-        return *t;
-    }
-    onnx::NodeProto& node(const std::string& op, std::vector<std::string> in, const std::string& out)
-    {
-        onnx::NodeProto* n = g.add_node();
-        n->set_op_type(op);
-        n->set_name(out + "_node");
-        for (auto& i : in)
-            n->add_input(i);
-        n->add_output(out);
-        return *n;
-    }
-    std::string bytes(const std::string& output)
-    {
-        g.add_output()->set_name(output);
-        return m.SerializeAsString();
-    }
-};
-
-void attr(onnx::NodeProto& n, const char* name, float f)
-{
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::FLOAT);
-    a->set_f(f);
-}
-void attr(onnx::NodeProto& n, const char* name, std::int64_t i)
-{
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INT);
-    a->set_i(i);
-}
-
-// One sample x through a Model: its outputs.
-std::vector<float> run(const Model<float>& m, std::vector<float> x)
-{
-    matrix<float> X = xt::adapt(x, std::array<std::size_t, 2>{x.size(), 1});
-    const matrix<float> Y = m.infer(X);
-    return std::vector<float>(Y.begin(), Y.end());
-}
-
-void check_close(const std::vector<float>& got, const std::vector<double>& want, double tol)
-{
-    REQUIRE(got.size() == want.size());
-    for (std::size_t i = 0; i < got.size(); ++i)
-        CHECK(std::abs(got[i] - want[i]) <= tol * std::max(1.0, std::abs(want[i])));
-}
-
-template <class F>
-std::string refusal(F&& f)
-{
-    return test::message_of<io_error>(std::forward<F>(f));
-}
+using namespace test::onnx_graphs;
 
 } // namespace
 
@@ -216,7 +137,8 @@ TEST_CASE("hand-computed: BatchNormalization folded into the Gemm before it, and
     CHECK(m.summary() == "op 0: Dense 2→2\n"); // folded: one operation
     // x = (3, 4): z = (4, 5); (4 - 1) 2 / 2 + 0 = 3; (5 - 3) 1 / 0.5 + 10 = 14.
     check_close(run(m, {3, 4}), {3, 14}, 1e-6);
-    // On its own, after a Relu: a Dense of its own.
+    // On its own, after a Relu: a BatchNorm of its own (epsilon 0, which a BatchNorm does not
+    // take, moved into its scale).
     Graph c({2});
     c.weight("W", {2, 2}, {1, 0, 0, 1});
     batch_norm_weights(c);
@@ -224,7 +146,7 @@ TEST_CASE("hand-computed: BatchNormalization folded into the Gemm before it, and
     c.node("Relu", {"z"}, "r");
     attr(c.node("BatchNormalization", {"r", "scale", "B", "mean", "var"}, "y"), "epsilon", 0.0f);
     const Model<float> mc = load_onnx_bytes<float>(c.bytes("y"), "c");
-    CHECK(mc.summary() == "op 0: Dense 2→2 + ReLU\nop 1: Dense 2→2\n");
+    CHECK(mc.summary() == "op 0: Dense 2→2 + ReLU\nop 1: BatchNorm 2\n");
     check_close(run(mc, {-3, 4}), {-1, 12}, 1e-6); // (0 - 1) 2 / 2; (4 - 3) / 0.5 + 10
 }
 
@@ -243,18 +165,20 @@ TEST_CASE("PyTorch 1.13's exports import and give PyTorch's outputs")
         for (std::size_t j = 0; j < n; ++j)
             for (std::size_t i = 0; i < d; ++i)
                 X(i, j) = x[j * d + i];
-        for (const char* variant : {"_op13", "_op13_nofold", "_op17", "_op17_nofold"}) {
-            const std::string path = dir + "torch_" + name + variant + ".onnx";
-            CAPTURE(path);
-            const matrix<float> Y = load_onnx<float>(path).infer(X);
-            REQUIRE(Y.shape()[0] == k);
-            for (std::size_t j = 0; j < n; ++j)
-                for (std::size_t i = 0; i < k; ++i)
-                    CHECK(std::abs(Y(i, j) - y[j * k + i]) <= 1e-5 * std::max(1.0, std::abs(y[j * k + i])));
-            ++files;
-        }
+        const auto opsets = io.value("opsets", std::vector<int>{13, 17});
+        for (const std::string variant : {"", "_nofold"})
+            for (const int opset : opsets) {
+                const std::string path = dir + "torch_" + name + "_op" + std::to_string(opset) + variant + ".onnx";
+                CAPTURE(path);
+                const matrix<float> Y = load_onnx<float>(path).infer(X);
+                REQUIRE(Y.shape()[0] == k);
+                for (std::size_t j = 0; j < n; ++j)
+                    for (std::size_t i = 0; i < k; ++i)
+                        CHECK(std::abs(Y(i, j) - y[j * k + i]) <= 1e-5 * std::max(1.0, std::abs(y[j * k + i])));
+                ++files;
+            }
     }
-    CHECK(files == 36);
+    CHECK(files == 50);
 }
 
 TEST_CASE("an ONNX graph into a Network of its architecture: the same outputs, to train on; the first mismatch named")
@@ -300,21 +224,21 @@ TEST_CASE("an ONNX graph into a Network of its architecture: the same outputs, t
     const matrix<float> W0 = wide.layer<0>().weights();
     CHECK(refusal([&] { load_onnx_bytes(wide, bytes, "g"); }) ==
           "g: does not fit the network: layer 0 of the network is Dense 4→7, but the graph has Dense 4→6 there "
-          "(Dropout and Identity aside)");
+          "(Dropout, Identity and Flatten aside)");
     CHECK(wide.layer<0>().weights() == W0);
     Network other{Dense<float>(4, 6, init::normal, rng), Sigmoid{}, Dense<float>(6, 3, init::normal, rng), Softmax{}};
     CHECK(refusal([&] { load_onnx_bytes(other, bytes, "g"); }) ==
           "g: does not fit the network: layer 1 of the network is Sigmoid, but the graph has LeakyReLU(0.2) there "
-          "(Dropout and Identity aside)");
+          "(Dropout, Identity and Flatten aside)");
     Network leaky{Dense<float>(4, 6, init::normal, rng), LeakyReLU(0.3), Dense<float>(6, 3, init::normal, rng),
                   Softmax{}};
     CHECK(refusal([&] { load_onnx_bytes(leaky, bytes, "g"); }) ==
           "g: does not fit the network: layer 1 of the network is LeakyReLU(0.3), but the graph has LeakyReLU(0.2) "
-          "there (Dropout and Identity aside)");
+          "there (Dropout, Identity and Flatten aside)");
     Network shorter{Dense<float>(4, 6, init::normal, rng), LeakyReLU(0.2), Dropout(0.1)};
     CHECK(refusal([&] { load_onnx_bytes(shorter, bytes, "g"); }) ==
           "g: does not fit the network: the network ends after 2 layers, but the graph has Dense 6→3 there "
-          "(Dropout and Identity aside)");
+          "(Dropout, Identity and Flatten aside)");
     Network longer{Dense<float>(4, 6, init::normal, rng),
                    LeakyReLU(0.2),
                    Dense<float>(6, 3, init::normal, rng),
@@ -323,7 +247,7 @@ TEST_CASE("an ONNX graph into a Network of its architecture: the same outputs, t
                    Dense<float>(3, 1, init::normal, rng)};
     CHECK(refusal([&] { load_onnx_bytes(longer, bytes, "g"); }) ==
           "g: does not fit the network: layer 5 of the network is Dense 3→1, but the graph has no more layers there "
-          "(Dropout and Identity aside)");
+          "(Dropout, Identity and Flatten aside)");
     Network dbl{Dense<double>(4, 6, init::normal, rng), Tanh{}};
     CHECK(refusal([&] { load_onnx(dbl, dir + "missing.onnx"); }).find("missing.onnx") != std::string::npos);
 }
@@ -418,10 +342,11 @@ TEST_CASE("a CNN exports as Conv, BatchNormalization, the pools, LayerNormalizat
     CHECK(dims["layer0.W"] == std::vector<std::int64_t>{4, 1, 3, 3}); // PyTorch's layout
     CHECK(dims.count("layer0.b") == 1);                               // the folded BatchNorm's shift
     CHECK(dims["layer6.gamma"] == std::vector<std::int64_t>{3, 3, 3});
-    // the importer reads no convolution yet: it says so
-    CHECK(refusal([&] {
-              load_onnx_bytes<float>(bytes, "cnn");
-          }).rfind("cnn: node 0 'layer0.Conv' (Conv): the op is not supported", 0) == 0);
+    // and reads back as the same layers, with the same outputs
+    const Model<float> back = load_onnx_bytes<float>(bytes, "cnn"), frozen = freeze(cnn);
+    CHECK(same_layers(back, frozen));
+    const matrix<float> X = test::random_matrix<float>(64, 7, rng);
+    CHECK(max_diff(back.infer(X), frozen.infer(X)) <= 1e-6);
 
     Network rows{Dense<float>(6, 18, init::he, rng), ReLU{}, Conv2D<float>(Shape(2, 3, 3), 2, 2, init::he, rng)};
     onnx::ModelProto r = detail::parse_onnx(to_onnx(rows), "rows");
@@ -431,6 +356,10 @@ TEST_CASE("a CNN exports as Conv, BatchNormalization, the pools, LayerNormalizat
         ops.push_back(n.op_type());
     CHECK(ops == std::vector<std::string>{"Gemm", "Relu", "Reshape", "Conv", "Flatten"});
     CHECK(r.graph().output(0).type().tensor_type().shape().dim(1).dim_value() == 8);
+    const Model<float> rows_back = load_onnx_bytes<float>(to_onnx(rows), "rows");
+    CHECK(same_layers(rows_back, freeze(rows)));
+    const matrix<float> R = test::random_matrix<float>(6, 5, rng);
+    CHECK(max_diff(rows_back.infer(R), freeze(rows).infer(R)) <= 1e-6);
 }
 
 TEST_CASE("an ONNX file mininn cannot run is refused, naming the node, its op and what is wrong")
@@ -445,9 +374,9 @@ TEST_CASE("an ONNX file mininn cannot run is refused, naming the node, its op an
         g.node("Erf", {"z"}, "y");
         CHECK(refusal([&] { load_onnx_bytes<float>(g.bytes("y"), "f"); }) ==
               "f: node 1 'y_node' (Erf): the op is not supported; mininn imports Gemm, MatMul, Add (a bias), Relu, "
-              "LeakyRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Flatten, BatchNormalization (inference), Dropout "
-              "(inference), "
-              "Identity and Constant");
+              "LeakyRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Conv, MaxPool, AveragePool, GlobalMaxPool, "
+              "GlobalAveragePool, Pad (before Conv or AveragePool), BatchNormalization (inference), "
+              "LayerNormalization, Flatten, Reshape, Dropout (inference), Identity and Constant");
     }
     {
         Graph g({2});

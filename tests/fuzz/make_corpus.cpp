@@ -105,6 +105,14 @@ int main(int argc, char** argv)
                              ReLU{}, Dense<float>(3, 2, init::normal, rng), Softmax{}})));
     write(root / "corpus/onnx/mininn-double-sigmoid",
           of(to_onnx(Network{Dense<double>(2, 1, init::normal, rng), Sigmoid{}})));
+    write(root / "corpus/onnx/mininn-cnn",
+          of(to_onnx(Network{Conv2D<float>(Shape(1, 6, 6), 3, 3, init::normal, rng, Conv2DOptions{}.with_padding(1)),
+                             ReLU{}, MaxPool2D(Shape(3, 6, 6), 2), BatchNorm<float>(Shape(3, 3, 3)),
+                             AvgPool2D(Shape(3, 3, 3), 3, 1, 1, true), LayerNorm<float>(Shape(3, 3, 3)), Flatten{},
+                             Dense<float>(27, 2, init::normal, rng)})));
+    write(root / "corpus/onnx/mininn-rows-to-image",
+          of(to_onnx(Network{Dense<double>(4, 8, init::normal, rng),
+                             Conv2D<double>(Shape(2, 2, 2), 2, 2, init::normal, rng)})));
     write(root / "corpus/onnx/mininn-log-softmax",
           of(to_onnx(Model<float>({LayerSpec{"LogSoftmax", {}, {}}}, {{}}, 3))));
     // Reproducers (issue 31): a Transpose of a weight with no output, whose output 0 was read;

@@ -8,6 +8,8 @@
     "mininn/onnx/all.hpp needs ONNX's protobuf classes: install them (Debian: apt-get install libonnx-dev libprotobuf-dev) and link mininn::onnx (find_package(mininn CONFIG REQUIRED COMPONENTS onnx))"
 #else
 #include "export.hpp"
+#include "graph.hpp"
+#include "image_import.hpp"
 #include "import.hpp"
 #include "network.hpp"
 #include "proto.hpp"

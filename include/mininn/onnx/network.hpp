@@ -19,43 +19,52 @@ namespace mininn {
 inline namespace MININN_ISA {
 namespace detail {
 
-// A layer as a message names it: "Dense 4→3", "LeakyReLU(0.2)", "Softmax".
+// A layer as a message names it: "Dense 4→3", "LeakyReLU(0.2)", "Softmax", or as its spec
+// shows it, "MaxPool2D(channels=6, height=28, width=28, kernel=2, stride=2, padding=0)".
 inline std::string onnx_layer_name(const LayerSpec& l)
 {
     if (l.op == "Dense")
         return cat("Dense ", l.attribute("in"), "→", l.attribute("out"));
     if (l.op == "LeakyReLU")
         return cat("LeakyReLU(", l.attribute("alpha"), ")");
-    return l.op;
+    return l.str();
 }
 
 // The layers that compute something: Dropout and Identity are the identity in inference, and
-// an ONNX graph has none of them (the exporter and PyTorch's leave them out).
+// Flatten a new view of the same values; an ONNX graph has none of them as layers.
 inline std::vector<std::size_t> computing_layers(const std::vector<LayerSpec>& specs)
 {
     std::vector<std::size_t> k;
     for (std::size_t i = 0; i < specs.size(); ++i)
-        if (specs[i].op != "Dropout" && specs[i].op != "Identity")
+        if (specs[i].op != "Dropout" && specs[i].op != "Identity" && specs[i].op != "Flatten")
             k.push_back(i);
     return k;
 }
 
+// The same op with the same attributes, those ONNX holds as floats (alpha, eps) compared as
+// floats; a BatchNorm's momentum, which only training uses, aside.
 inline bool same_layer(const LayerSpec& net, const LayerSpec& graph)
 {
-    if (net.op != graph.op)
+    if (net.op != graph.op || net.attributes.size() != graph.attributes.size())
         return false;
-    if (net.op == "Dense")
-        return net.attribute("in") == graph.attribute("in") && net.attribute("out") == graph.attribute("out");
-    if (net.op == "LeakyReLU") // ONNX holds alpha as a float
-        return static_cast<float>(net.attribute("alpha")) == static_cast<float>(graph.attribute("alpha"));
+    for (const auto& [key, v] : net.attributes) {
+        if (key == "momentum")
+            continue;
+        const bool real = key == "alpha" || key == "eps";
+        const auto w = std::find_if(graph.attributes.begin(), graph.attributes.end(),
+                                    [&](const auto& a) { return a.first == key; });
+        if (w == graph.attributes.end() ||
+            (real ? static_cast<float>(v) != static_cast<float>(w->second) : v != w->second))
+            return false;
+    }
     return true;
 }
 
 } // namespace detail
 
 /// Reads the weights of an ONNX graph held in memory (as load_onnx_bytes() reads it) into
-/// net, a Network of the same architecture, Dropout and Identity layers aside (an ONNX graph has
-/// none); where names it in messages. Throws io_error naming the first layer that differs (its
+/// net, a Network of the same architecture, Dropout, Identity and Flatten layers aside (an ONNX
+/// graph has none as layers); where names it in messages. Throws io_error naming the first layer that differs (its
 /// index in the network, what the network has there and what the graph has), or the file's
 /// problem as load_onnx_bytes() does; net is unchanged when it throws.
 template <class Net, class = typename Net::value_type>
@@ -75,18 +84,20 @@ void load_onnx_bytes(Net& net, const std::string& bytes, const std::string& wher
                                      : cat("the network ends after ", a.size(), " layers");
         const std::string there = i < b.size() ? cat("the graph has ", detail::onnx_layer_name(theirs[b[i]]))
                                                : "the graph has no more layers";
-        throw io_error(
-            cat(where, ": does not fit the network: ", here, ", but ", there, " there (Dropout and Identity aside)"));
+        throw io_error(cat(where, ": does not fit the network: ", here, ", but ", there,
+                           " there (Dropout, Identity and Flatten aside)"));
     }
     const auto tensors = model.tensors();
     std::vector<std::size_t> source(mine.size(), 0); // the graph's layer for each of the network's
     for (std::size_t i = 0; i < a.size(); ++i)
         source[a[i]] = b[i];
     net.visit_tensors([&](std::size_t layer, const TensorSpec& t, auto& tensor) {
-        if (mine[layer].op != "Dense")
-            return;
-        const std::vector<T>& v = tensors[source[layer]][t.name == "W" ? 0 : 1];
-        std::copy(v.begin(), v.end(), tensor.begin()); // W [out, in] and b [out], row-major both
+        const std::vector<TensorSpec>& in_graph = theirs[source[layer]].tensors;
+        for (std::size_t i = 0; i < in_graph.size(); ++i)
+            if (in_graph[i].name == t.name) { // row-major both: W [out, in], Conv2D's [filters, C·k·k]
+                const std::vector<T>& v = tensors[source[layer]][i];
+                std::copy(v.begin(), v.end(), tensor.begin());
+            }
     });
 }
 
