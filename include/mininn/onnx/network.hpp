@@ -47,7 +47,9 @@ inline bool same_layer(const LayerSpec& net, const LayerSpec& graph)
 {
     if (net.op != graph.op || net.attributes.size() != graph.attributes.size())
         return false;
-    for (const auto& [key, v] : net.attributes) {
+    for (const auto& attribute : net.attributes) { // (C++17: a lambda cannot capture a structured binding)
+        const std::string& key = attribute.first;
+        const double v = attribute.second;
         if (key == "momentum")
             continue;
         const bool real = key == "alpha" || key == "eps";
