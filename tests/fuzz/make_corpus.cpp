@@ -126,6 +126,14 @@ int main(int argc, char** argv)
     m = detail::parse_onnx(to_onnx(Network{Dense<double>(2, 2, init::normal, rng), LeakyReLU(0.5)}), "seed");
     m.mutable_graph()->mutable_node(1)->mutable_attribute(0)->set_name("altha");
     write(root / "regressions/onnx/misspelt-alpha", of(m.SerializeAsString()));
+    // A BatchNormalization with epsilon 0 (issue 32), whose BatchNorm took an epsilon of 1e-5,
+    // not 1e-5f: its export, a float, read back as another epsilon.
+    m = detail::parse_onnx(to_onnx(Network{BatchNorm<double>(Shape(4, 1, 1)), Dense<double>(4, 2, init::normal, rng)}),
+                           "seed");
+    for (auto& a : *m.mutable_graph()->mutable_node(0)->mutable_attribute())
+        if (a.name() == "epsilon")
+            a.set_f(0);
+    write(root / "regressions/onnx/batch-norm-epsilon-0", of(m.SerializeAsString()));
 #endif
 
     // Reproducers of past bugs (issue 10): each once crashed, hung or over-allocated.

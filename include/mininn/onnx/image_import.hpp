@@ -239,7 +239,7 @@ inline void read_batch_norm(const onnx_graph& g, int k, onnx_data& d)
     // A BatchNorm, which the Model folds into a Dense or Conv2D before it. Where eps is not
     // positive, or a variance negative, which a BatchNorm does not take, its scale absorbs the
     // square root instead (variance 1).
-    const double own_eps = eps > 0 ? eps : 1e-5;
+    const double own_eps = eps > 0 ? eps : double(1e-5f); // a float, as an export keeps it
     for (std::size_t c = 0; c < C; ++c)
         if (!(eps > 0) || p[3][c] < 0) {
             p[0][c] = s[c] * std::sqrt(1 + own_eps);
