@@ -379,6 +379,81 @@ TEST_CASE("distributed fit of a regression with validation and early stopping eq
     CHECK(same_on_every_rank(net));
 }
 
+TEST_CASE("a validation_split under MPI is fit()'s: the same held-out samples, scores, early stop and weights")
+{
+    // Classification: labels that a network can learn a little, so that validation moves.
+    auto data = make_data<double>(6, 131, 3, 17);
+    for (std::size_t j = 0; j < 131; ++j)
+        data.y(j) = data.X(0, j) + data.X(1, j) > 0.3 ? 2 : data.X(2, j) > 0 ? 1 : 0;
+    std::vector<std::size_t> idx(data.s.count);
+    for (std::size_t k = 0; k < idx.size(); ++k)
+        idx[k] = data.s.first + k;
+    data.ys = take(data.y, idx);
+    auto net = make_net<double>(6, 8, 3, 3);
+    auto ref = make_net<double>(6, 8, 3, 3);
+    dist::DataParallel dp(*world, net);
+    Adam<double> adam(3e-2), adam_ref(3e-2);
+    FitOptions fo;
+    fo.epochs = 40;
+    fo.batch_size = 16;
+    fo.seed = 8;
+    fo.validation_split = 0.3; // 39 samples held out of 131, from every rank's shard
+    fo.patience = 3;
+    fo.verbose = Verbosity::silent;
+    const History h = dist::fit(dp, CrossEntropy{}, adam, data.Xs, data.ys, data.s, fo);
+    const History h_ref = fit(ref, CrossEntropy{}, adam_ref, data.X, data.y, fo);
+    REQUIRE(h.epochs.size() == h_ref.epochs.size());
+    CHECK(h_ref.stopped_early); // the case tests early stopping, not only the scores
+    CHECK(h.stopped_early == h_ref.stopped_early);
+    CHECK(h.best_epoch == h_ref.best_epoch);
+    for (std::size_t e = 0; e < h.epochs.size(); ++e) {
+        CAPTURE(e);
+        CHECK(h.epochs[e].loss == doctest::Approx(h_ref.epochs[e].loss).epsilon(1e-12));
+        CHECK(h.epochs[e].val_loss == doctest::Approx(h_ref.epochs[e].val_loss).epsilon(1e-12));
+        CHECK(h.epochs[e].val_accuracy == h_ref.epochs[e].val_accuracy);
+    }
+    CHECK(relative_l2(weights_of(net), weights_of(ref)) < 1e-12);
+    CHECK(same_on_every_rank(net));
+
+    // Regression: R² uses the training and the held-out targets' global means.
+    Rng rng(2);
+    const std::size_t n = 70;
+    const matrix<double> X = test::random_matrix<double>(2, n, rng);
+    matrix<double> Y({1, n});
+    for (std::size_t j = 0; j < n; ++j)
+        Y(0, j) = 3 * X(0, j) - X(1, j) + 1;
+    const auto s = dist::shard(*world, n);
+    const matrix<double> Xs = xt::view(X, xt::all(), xt::range(s.first, s.first + s.count)),
+                         Ys = xt::view(Y, xt::all(), xt::range(s.first, s.first + s.count));
+    auto build = [] {
+        Rng r(4);
+        return Network{Dense<double>(2, 1, init::xavier, r)};
+    };
+    auto lin = build(), lin_ref = build();
+    dist::DataParallel dl(*world, lin);
+    GD<double> gd(0.1), gd_ref(0.1);
+    FitOptions fr;
+    fr.epochs = 5;
+    fr.batch_size = 10;
+    fr.validation_split = 0.2;
+    fr.verbose = Verbosity::silent;
+    const History r = dist::fit(dl, MeanSquaredError{}, gd, Xs, Ys, s, fr);
+    const History r_ref = fit(lin_ref, MeanSquaredError{}, gd_ref, X, Y, fr);
+    REQUIRE(r.epochs.size() == 5);
+    for (std::size_t e = 0; e < 5; ++e) {
+        CHECK(r.epochs[e].r2 == doctest::Approx(r_ref.epochs[e].r2).epsilon(1e-10));
+        CHECK(r.epochs[e].val_r2 == doctest::Approx(r_ref.epochs[e].val_r2).epsilon(1e-10));
+    }
+
+    fr.validation_split = 0.01; // 0 of 70
+    CHECK_THROWS_WITH_AS(dist::fit(dl, MeanSquaredError{}, gd, Xs, Ys, s, fr),
+                         "distributed::fit: validation_split 0.01 of 70 samples leaves no validation sample",
+                         shape_error);
+    fr.validation_split = 1.5;
+    CHECK_THROWS_WITH_AS(dist::fit(dl, MeanSquaredError{}, gd, Xs, Ys, s, fr),
+                         "distributed::fit: validation_split must be in [0, 1), got 1.5", std::invalid_argument);
+}
+
 TEST_CASE("a callback that stops on one rank stops every rank after the same batch")
 {
     const auto data = make_data<double>(6, 80, 3, 13);

@@ -6,6 +6,7 @@
 
 #include "data_parallel.hpp"
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -127,14 +128,17 @@ public:
     // applied), or with the epoch's metrics after the last batch: no collective of its own.
     static constexpr bool votes_wait = true;
 
-    shard_backend(DataParallel<Net>& dp, const XM& X, const Y& y, const Shard& s, std::vector<double> means,
-                  std::vector<double> val_means)
-        : dp_(dp), X_(X), y_(y), s_(s), means_(std::move(means)), val_means_(std::move(val_means))
+    // order: the training samples' global indices, in the order the split left them (empty:
+    // all s.total samples, in order).
+    shard_backend(DataParallel<Net>& dp, const XM& X, const Y& y, const Shard& s, std::vector<std::size_t> order,
+                  std::vector<double> means, std::vector<double> val_means)
+        : dp_(dp), X_(X), y_(y), s_(s), order_(std::move(order)), means_(std::move(means)),
+          val_means_(std::move(val_means))
     {
     }
 
     Net& network() noexcept { return dp_.network(); }
-    std::size_t samples() const noexcept { return s_.total; }
+    std::size_t samples() const noexcept { return order_.empty() ? s_.total : order_.size(); }
     bool prints() const noexcept { return comm().root(); }
     const Y& labels() const noexcept { return y_; }
     const std::vector<double>* target_means() const noexcept { return &means_; }
@@ -143,13 +147,13 @@ public:
     template <class F>
     void batch(std::size_t first, std::size_t count, F&& f)
     {
-        if (count == s_.total) {
+        if (count == s_.total && order_.empty()) {
             f(X_, y_);
             return;
         }
         idx_.clear();
         for (std::size_t k = first; k < first + count; ++k) {
-            const std::size_t j = perm_ != nullptr ? (*perm_)[k] : k;
+            const std::size_t p = perm_ != nullptr ? (*perm_)[k] : k, j = order_.empty() ? p : order_[p];
             if (s_.contains(j))
                 idx_.push_back(j - s_.first);
         }
@@ -210,6 +214,7 @@ private:
     const XM& X_;
     const Y& y_;
     Shard s_;
+    std::vector<std::size_t> order_;
     std::vector<double> means_, val_means_;
     const std::vector<std::size_t>* perm_ = nullptr;
     std::vector<std::size_t> idx_; // this rank's columns of the batch
@@ -225,11 +230,11 @@ History fit_shard(DataParallel<Net>& dp, const Loss& loss, Opt& opt, const XM& X
     if (X.shape()[1] != s.count || mininn::detail::target_count(y) != s.count)
         throw shape_error(cat("distributed::fit: rank ", comm.rank(), "'s shard holds ", s.count, " samples but X has ",
                               X.shape()[1], " and the targets ", mininn::detail::target_count(y)));
-    if (options.validation_split > 0)
-        throw std::invalid_argument("distributed::fit: validation_split is not supported; pass each rank's shard "
-                                    "of a validation set");
     if ((X_val == nullptr) != (y_val == nullptr))
         throw std::invalid_argument("distributed::fit: give both X_val and y_val, or neither");
+    if (!(options.validation_split >= 0 && options.validation_split < 1))
+        throw std::invalid_argument(
+            cat("distributed::fit: validation_split must be in [0, 1), got ", options.validation_split));
     const std::size_t n = s.total;
     if (comm.sum(static_cast<std::uint64_t>(s.count)) != n || comm.min(std::uint64_t(n)) != comm.max(std::uint64_t(n)))
         throw shape_error(cat("distributed::fit: the ranks' shards do not add up to ", n, " samples"));
@@ -237,10 +242,34 @@ History fit_shard(DataParallel<Net>& dp, const Loss& loss, Opt& opt, const XM& X
         throw shape_error("distributed::fit: no training samples");
     if (comm.any(X_val != nullptr) != (X_val != nullptr))
         throw std::invalid_argument("distributed::fit: some ranks have a validation set and others not");
-    auto means = global_target_means<task_of<Loss>>(comm, y);
-    auto val_means = X_val != nullptr ? global_target_means<task_of<Loss>>(comm, *y_val) : std::vector<double>{};
     Rng rng(options.seed);
-    shard_backend<Net, XM, Y> backend(dp, X, y, s, std::move(means), std::move(val_means));
+    // A validation_split is fit()'s, of the whole set: the same permutation on every rank, whose
+    // last samples validate; each rank keeps those of its shard, and trains on the others.
+    std::vector<std::size_t> order;
+    XM X_hold;
+    Y y_hold, y_train;
+    const Y* y_means = &y;
+    if (X_val == nullptr && options.validation_split > 0) {
+        const auto hold = static_cast<std::size_t>(std::floor(options.validation_split * static_cast<double>(n)));
+        if (hold == 0 || hold == n)
+            throw shape_error(cat("distributed::fit: validation_split ", options.validation_split, " of ", n,
+                                  " samples leaves no ", hold == 0 ? "validation" : "training", " sample"));
+        const auto perm = permutation(n, rng);
+        order.assign(perm.begin(), perm.end() - static_cast<std::ptrdiff_t>(hold));
+        std::vector<std::size_t> mine_train, mine_hold;
+        for (std::size_t k = 0; k < n; ++k)
+            if (s.contains(perm[k]))
+                (k < n - hold ? mine_train : mine_hold).push_back(perm[k] - s.first);
+        X_hold = mininn::take_columns(X, mine_hold);
+        y_hold = mininn::detail::take_targets(y, mine_hold);
+        y_train = mininn::detail::take_targets(y, mine_train);
+        y_means = &y_train;
+        X_val = &X_hold;
+        y_val = &y_hold;
+    }
+    auto means = global_target_means<task_of<Loss>>(comm, *y_means);
+    auto val_means = X_val != nullptr ? global_target_means<task_of<Loss>>(comm, *y_val) : std::vector<double>{};
+    shard_backend<Net, XM, Y> backend(dp, X, y, s, std::move(order), std::move(means), std::move(val_means));
     return mininn::detail::train_loop(backend, loss, opt, options, rng, X_val, y_val);
 }
 
@@ -287,10 +316,14 @@ Scores evaluate(DataParallel<Net>& dp, const Loss& loss, const sparse_matrix<typ
 /// its path must name the same file on every rank (one machine, or a shared filesystem). A
 /// checkpoint of fit() resumes here, and one of this fit() resumes in fit(), to rounding.
 ///
-/// Throws on every rank: shape_error when the shards do not add up or X and y do not match s,
-/// std::invalid_argument for validation_split (pass a validation shard) or a validation set on
-/// some ranks only, io_error when the checkpoint cannot be written on rank 0 or read on some
-/// rank ("rank r: ..."), and what fit() throws.
+/// A validation_split without X_val holds out fit()'s samples of the whole set (the last of
+/// the same permutation of all s.total samples), each rank those in its shard, so training,
+/// validation and early stopping match one process's fit() with that split, to rounding.
+///
+/// Throws on every rank: shape_error when the shards do not add up, X and y do not match s, or
+/// the split leaves no training or validation sample, std::invalid_argument for a
+/// validation_split outside [0, 1) or a validation set on some ranks only, io_error when the checkpoint cannot be
+/// written on rank 0 or read on some rank ("rank r: ..."), and what fit() throws.
 template <class Net, class Loss, class Opt, class Y>
 History fit(DataParallel<Net>& dp, const Loss& loss, Opt& opt, const matrix<typename Net::value_type>& X, const Y& y,
             const Shard& s, const FitOptions& options, const matrix<typename Net::value_type>* X_val = nullptr,
