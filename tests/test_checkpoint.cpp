@@ -98,6 +98,31 @@ TEST_CASE("6 epochs straight, or 3 then a checkpoint and 3 more in fresh objects
     CHECK(resumed.layer<2>().generator().state() == straight.layer<2>().generator().state());
 }
 
+TEST_CASE("checkpoint_every k writes after every k-th epoch and after the last, and must be at least 1")
+{
+    const Data d = data();
+    const std::string ck = temp_path("every.npz");
+    std::remove(ck.c_str());
+    auto net = make_net(1);
+    Adam<float> opt(0.01f);
+    FitOptions o = options(5);
+    o.checkpoint = ck;
+    o.checkpoint_every = 2;
+    std::vector<long> seen; // the checkpoint's epochs after each epoch, -1 while there is none
+    o.on_epoch_end = [&](const EpochLog&) {
+        auto scratch = make_net(2);
+        Adam<float> scratch_opt(0.01f);
+        seen.push_back(std::ifstream(ck) ? long(load_checkpoint(ck, scratch, scratch_opt).epochs_done) : -1);
+        return true;
+    };
+    fit(net, CrossEntropy{}, opt, d.X, d.y, o);
+    std::remove(ck.c_str());
+    CHECK(seen == std::vector<long>{-1, 2, 2, 4, 5});
+    o.checkpoint_every = 0;
+    CHECK_THROWS_WITH_AS(fit(net, CrossEntropy{}, opt, d.X, d.y, o), "fit: checkpoint_every must be at least 1",
+                         std::invalid_argument);
+}
+
 TEST_CASE("resuming is exact with Momentum and with the training set handed over")
 {
     const Data d = data();

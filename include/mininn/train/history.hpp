@@ -58,7 +58,8 @@ struct FitOptions {
     double min_delta = 0;             ///< an improvement must exceed this
     bool restore_best_weights = true; ///< with early stopping, end with the best epoch's weights
     Schedule schedule;       ///< the learning rate of each epoch: a factor of the optimizer's rate at the start
-    std::string checkpoint;  ///< write a checkpoint here after every epoch (save_checkpoint)
+    std::string checkpoint;  ///< write a checkpoint here after every checkpoint_every epochs (save_checkpoint)
+    std::size_t checkpoint_every = 1; ///< with checkpoint: every this many epochs, and after the last
     std::string resume_from; ///< continue from this checkpoint: its weights, optimizer, epoch and generators
     Verbosity verbose = Verbosity::automatic;          ///< what fit prints: see Verbosity
     std::function<bool(const BatchLog&)> on_batch_end; ///< return false to stop training

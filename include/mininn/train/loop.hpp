@@ -176,8 +176,8 @@ private:
 // The training loop: options.epochs epochs (from a checkpoint's on with resume_from) of
 // batches, each epoch's order drawn from rng (which fit may have drawn a validation split from
 // already), validation on X_val and y_val (both nullptr: none), callbacks, the schedule, early
-// stopping and a checkpoint after each complete epoch. Throws std::invalid_argument for
-// checkpoints with an optimizer that cannot save its state or a schedule with one that has no
+// stopping and a checkpoint after every options.checkpoint_every complete epochs and the last. Throws
+// std::invalid_argument for checkpoints with an optimizer that cannot save its state or a schedule with one that has no
 // rate, numeric_error naming the epoch and batch, and what the backend and the checkpoint
 // reader and writer throw.
 template <class Backend, class Loss, class Opt, class XV, class Y>
@@ -206,6 +206,8 @@ History train_loop(Backend& backend, const Loss& loss, Opt& opt, const FitOption
     const mode_restore<std::decay_t<decltype(net)>> restore{net, net.training()};
     std::size_t first_epoch = 0;
     constexpr bool checkpoints = has_checkpoint_state<Opt>::value;
+    if (options.checkpoint_every == 0)
+        throw std::invalid_argument(cat(Backend::who, ": checkpoint_every must be at least 1"));
     if (!checkpoints && (!options.resume_from.empty() || !options.checkpoint.empty()))
         throw std::invalid_argument(
             cat(Backend::who, ": checkpoints need an optimizer with checkpoint_state() and restore_state()"));
@@ -320,7 +322,7 @@ History train_loop(Backend& backend, const Loss& loss, Opt& opt, const FitOption
             break;
         const bool patience_out =
             early.observe(net, X_val != nullptr ? log.val_loss : log.loss, epoch, options, history);
-        if (!options.checkpoint.empty())
+        if (!options.checkpoint.empty() && ((epoch + 1) % options.checkpoint_every == 0 || epoch + 1 == options.epochs))
             checkpoint(epoch + 1);
         // The logs are the same everywhere, but the callbacks need not be.
         int votes[2] = {options.on_epoch_end && !options.on_epoch_end(log), patience_out};
