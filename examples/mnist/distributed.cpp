@@ -13,8 +13,8 @@ int train_distributed(const Options& opt);
 
 int run_distributed(const Options& opt)
 {
-    if (opt.dropout > 0 || !opt.checkpoint.empty() || !opt.resume.empty())
-        throw std::invalid_argument("--distributed does not take --dropout, --checkpoint or --resume");
+    if (opt.dropout > 0) // its masks would depend on the number of ranks
+        throw std::invalid_argument("--distributed does not take --dropout");
     const bool f = opt.dtype == "float";
     if (opt.activation == "relu")
         return f ? train_distributed<float, mininn::ReLU>(opt) : train_distributed<double, mininn::ReLU>(opt);

@@ -113,7 +113,7 @@ int train_distributed(const Options& opt)
     }
     const double train_s = seconds_since(t0);
     if (stopped)
-        return root ? interrupted("epochs", opt.epochs) : 130;
+        return root ? interrupted("epochs", opt.epochs, opt.checkpoint) : 130;
     const Scores final_scores = dist::evaluate(dp, loss, X, y, minibatch ? 10000 : 0);
 
     struct rusage usage {};

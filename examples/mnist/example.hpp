@@ -34,7 +34,8 @@ struct Options {
     double dropout = 0;                // > 0: a Dropout layer after the hidden activation
     std::string schedule = "constant"; // the learning-rate schedule with --epochs
     int warmup = 0;                    // warm-up epochs of the cosine schedule
-    std::string checkpoint, resume;    // with --epochs: write a checkpoint after every epoch / resume one
+    std::string checkpoint, resume;    // with --epochs: write a checkpoint every checkpoint_every epochs / resume one
+    int checkpoint_every = 1;
     bool distributed = false;          // data-parallel across the ranks of an MPI job (distributed.cpp)
     std::string input = "auto";        // the first layer's input: dense, sparse, or auto (sparse when <= 50 % non-zero)
     std::string model = "mlp";         // mlp (the seed's network), or lenet (train_lenet.cpp)

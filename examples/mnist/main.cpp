@@ -142,7 +142,11 @@ int main(int argc, char** argv)
         ->capture_default_str()
         ->check(CLI::IsMember({"constant", "cosine"}));
     app.add_option("--warmup", opt.warmup, "warm-up epochs of the cosine schedule")->check(CLI::NonNegativeNumber);
-    app.add_option("--checkpoint", opt.checkpoint, "with --epochs: write a checkpoint here after every epoch");
+    app.add_option("--checkpoint", opt.checkpoint,
+                   "with --epochs: write a checkpoint here after every --checkpoint-every epochs and the last");
+    app.add_option("--checkpoint-every", opt.checkpoint_every, "epochs between checkpoints")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--resume", opt.resume, "with --epochs: continue from a checkpoint written by --checkpoint "
                                            "(same network, optimizer and --epochs; bit-identical to an "
                                            "uninterrupted run)");

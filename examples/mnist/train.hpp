@@ -122,6 +122,9 @@ inline mininn::FitOptions fit_options(const Options& opt)
     fo.seed = opt.seed;
     fo.verbose = mininn::Verbosity::silent;
     fo.on_batch_end = [](const mininn::BatchLog&) { return stop_signal == 0; };
+    fo.checkpoint = opt.checkpoint;
+    fo.checkpoint_every = static_cast<std::size_t>(opt.checkpoint_every);
+    fo.resume_from = opt.resume;
     if (opt.schedule == "cosine")
         fo.schedule =
             mininn::Schedule::cosine(static_cast<std::size_t>(opt.epochs), static_cast<std::size_t>(opt.warmup));
@@ -171,8 +174,6 @@ int fit_epochs(const Options& opt, Net& net, const Loss& loss, Opt& optimizer, c
     history << "epoch,loss,accuracy,learning_rate,elapsed_s\n";
     FitOptions fo = fit_options(opt);
     fo.verbose = opt.quiet ? Verbosity::silent : Verbosity::progress; // the epoch lines are printed below
-    fo.checkpoint = opt.checkpoint;
-    fo.resume_from = opt.resume;
     fo.on_epoch_end = [&](const EpochLog& e) {
         history << e.epoch << ',' << e.loss << ',' << e.accuracy << ',' << e.learning_rate << ',' << seconds_since(t0)
                 << '\n';
