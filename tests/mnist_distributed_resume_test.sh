@@ -6,14 +6,19 @@
 # accuracy to 0.05 points). (A checkpoint of the single-process example does not resume so: that
 # run shuffles its training set in memory first, for the seed experiment, so its sample indices
 # are not the files'. distributed::fit itself resumes fit()'s checkpoints: test_distributed.)
-# Usage: mnist_distributed_resume_test.sh <mpiexec> <mnist-binary> <mnist-data-dir>
+# Usage: mnist_distributed_resume_test.sh <mpiexec> <mnist-binary> <mnist-data-dir> [shm|tcp]
+# (tcp: over TCP loopback, the stand-in for separate machines; shm, the default: shared memory)
 set -uo pipefail
-mpiexec=$1 exe=$(realpath "$2") data=$(realpath "$3")
+mpiexec=$1 exe=$(realpath "$2") data=$(realpath "$3") transport=${4:-shm}
 work=$(mktemp -d)
 trap 'pkill -9 -f "^$exe --distributed" 2>/dev/null; rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OPENBLAS_NUM_THREADS=1
+if [ "$transport" = tcp ]; then
+  export OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+fi
+echo "over $transport ($OMPI_MCA_btl)"
 args=(--data "$data" --batch-size 500 --optimizer adam --lr 0.002 --quiet)
 cd "$work" || exit 1
 run() { # name, ranks, more arguments -> out.NAME, err.NAME
