@@ -41,22 +41,14 @@ struct onnx_window {
     Shape out;
 };
 
-inline std::string ints_str(const std::vector<std::int64_t>& v)
-{
-    std::string s = "[";
-    for (std::size_t i = 0; i < v.size(); ++i)
-        s += cat(i == 0 ? "" : ", ", v[i]);
-    return s + "]";
-}
-
 // Two equal positive entries, or throws naming the attribute.
 inline std::size_t onnx_square(const onnx_graph& g, int k, const char* name, const std::vector<std::int64_t>& v)
 {
     if (v.size() != 2)
         throw io_error(
-            cat(g.at(k), ": ", name, " ", ints_str(v), " has ", v.size(), " dimensions (mininn's windows are 2-D)"));
+            cat(g.at(k), ": ", name, " ", shape_str(v), " has ", v.size(), " dimensions (mininn's windows are 2-D)"));
     if (v[0] != v[1] || v[0] <= 0)
-        throw io_error(cat(g.at(k), ": ", name, " ", ints_str(v),
+        throw io_error(cat(g.at(k), ": ", name, " ", shape_str(v),
                            " is not supported (mininn's windows are square, of positive sizes)"));
     return static_cast<std::size_t>(v[0]);
 }
@@ -74,11 +66,11 @@ inline onnx_window onnx_window_of(const onnx_graph& g, int k, const Shape& in, s
     onnx_window w;
     w.kernel = onnx_square(g, k, "kernel_shape", ks);
     if (!pool && ks[0] != kernel)
-        throw io_error(cat(g.at(k), ": kernel_shape ", ints_str(ks), " but a weight of kernel ", kernel));
+        throw io_error(cat(g.at(k), ": kernel_shape ", shape_str(ks), " but a weight of kernel ", kernel));
     w.stride = onnx_square(g, k, "strides", g.ints_attr(k, "strides", {1, 1}));
     const std::vector<std::int64_t> dil = g.ints_attr(k, "dilations", {1, 1});
     if (dil != std::vector<std::int64_t>{1, 1})
-        throw io_error(cat(g.at(k), ": dilations ", ints_str(dil), " are not supported (only [1, 1])"));
+        throw io_error(cat(g.at(k), ": dilations ", shape_str(dil), " are not supported (only [1, 1])"));
     const std::size_t side[2] = {in.height, in.width}, ker = w.kernel, s = w.stride;
     const std::string auto_pad = g.string_attr(k, "auto_pad", "NOTSET");
     const std::vector<std::int64_t> p = g.ints_attr(k, "pads", {0, 0, 0, 0});
@@ -87,7 +79,7 @@ inline onnx_window onnx_window_of(const onnx_graph& g, int k, const Shape& in, s
     if (auto_pad == "NOTSET") {
         if (p.size() != 4 || p[0] < 0 || p[1] != p[0] || p[2] != p[0] || p[3] != p[0])
             throw io_error(
-                cat(g.at(k), ": pads ", ints_str(p), " are not supported (mininn pads all four sides alike)"));
+                cat(g.at(k), ": pads ", shape_str(p), " are not supported (mininn pads all four sides alike)"));
         w.padding = pad != 0 ? pad : static_cast<std::size_t>(p[0]);
     } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
         std::size_t total[2];
@@ -210,7 +202,7 @@ inline void read_pad(const onnx_graph& g, int k, onnx_data& d)
     const std::vector<std::int64_t> alike{0, 0, p.size() == 8 ? p[2] : -1, p.size() == 8 ? p[2] : -1};
     if (p.size() != 8 || p[2] <= 0 || std::vector<std::int64_t>(p.begin(), p.begin() + 4) != alike ||
         std::vector<std::int64_t>(p.begin() + 4, p.end()) != alike)
-        throw io_error(cat(g.at(k), ": pads ", ints_str(p),
+        throw io_error(cat(g.at(k), ": pads ", shape_str(p),
                            " are not supported (only the same positive padding on all four sides of the image)"));
     d.pad = static_cast<std::size_t>(p[2]);
 }
@@ -286,7 +278,7 @@ inline void read_reshape(const onnx_graph& g, int k, onnx_data& d)
 {
     const std::vector<std::int64_t> t = g.int64_weight(k, 1);
     const bool allowzero = g.int_attr(k, "allowzero", 0) != 0;
-    const std::string to = cat(g.at(k), ": to ", ints_str(t));
+    const std::string to = cat(g.at(k), ": to ", shape_str(t));
     if (t.size() < 2)
         throw io_error(cat(to, ": across the samples (mininn keeps the batch as dimension 0)"));
     if (!(t[0] == -1 || (t[0] == 0 && !allowzero) || (d.batch != 0 && t[0] == std::int64_t(d.batch))))
